@@ -1,0 +1,55 @@
+"""Dense head, dropout and gradient clipping kernels."""
+
+import math
+
+from ._jit import jit
+from ._ops import matmul
+
+
+@jit
+def linear_forward(x, w_t, bias, out, use_blas):
+    """``out = x @ w_t + bias``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (M, K)
+    w_t : ndarray of shape (K, N)
+        Transposed weight (``W.T`` of a torch ``nn.Linear``), C-contiguous.
+    bias : ndarray of shape (N,)
+    out : ndarray of shape (M, N)
+        Overwritten.
+    use_blas : bool
+        See :func:`sklstm._kernels._ops.matmul`.
+    """
+    matmul(x, w_t, out, use_blas)
+    for i in range(out.shape[0]):
+        row = out[i]
+        for j in range(row.shape[0]):
+            row[j] += bias[j]
+
+
+@jit
+def clip_by_value(g, clip_value):
+    """Clip every component of ``g`` to ``[-clip_value, clip_value]`` in place."""
+    for i in range(g.shape[0]):
+        if g[i] > clip_value:
+            g[i] = clip_value
+        elif g[i] < -clip_value:
+            g[i] = -clip_value
+
+
+@jit
+def global_norm(g):
+    """L2 norm of a flat vector, accumulated in float64 in a fixed order."""
+    acc = 0.0
+    for i in range(g.shape[0]):
+        v = float(g[i])
+        acc += v * v
+    return math.sqrt(acc)
+
+
+@jit
+def scale_inplace(g, factor):
+    """``g *= factor`` in place."""
+    for i in range(g.shape[0]):
+        g[i] *= factor

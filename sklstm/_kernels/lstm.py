@@ -1,0 +1,160 @@
+"""LSTM kernels: forward and backward through time of one layer, one direction.
+
+Two cells share this code. With ``forget=True`` it is the LSTM of Gers et
+al. (2000) with torch.nn.LSTM's gate order ``i, f, g, o`` (4H rows); with
+``forget=False`` it is the 1997 cell of Hochreiter & Schmidhuber, gates
+``i, g, o`` (3H rows) and the constant error carousel ``c_t = c_{t-1} + i*g``.
+
+All arrays are time-major: ``(T, B, ...)``. The batch must be sorted by
+decreasing length (see :func:`active_rows`); padded steps produce ``h = 0``
+and leave the state untouched, so a sequence's result is the same alone or
+padded among longer ones. ``xproj`` holds ``x @ W_ih.T + b_ih`` computed
+beforehand as one big product; ``b_hh`` is added inside the step loop.
+"""
+
+import math
+
+from ._jit import jit
+from ._ops import active_rows, matmul, sigmoid
+
+
+@jit
+def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
+                 hs, hprev, cs, gates, h_state, c_state, rec, use_blas):
+    """Run one LSTM layer over a padded, length-sorted batch.
+
+    Parameters
+    ----------
+    xproj : ndarray of shape (T, B, G*H)
+        Input projection including ``b_ih`` (G = 4, or 3 without forget gate).
+    whh_t : ndarray of shape (H, G*H)
+        Transposed recurrent weights ``W_hh.T`` (C-contiguous).
+    bhh : ndarray of shape (G*H,)
+    lengths : int64 ndarray of shape (B,), sorted decreasing
+    reverse : bool
+        Walk time backwards (the reverse direction of a bidirectional layer).
+    forget : bool
+        Gers et al. cell (True) or the 1997 cell (False).
+    h0, c0 : ndarray of shape (B, H)
+        Initial states.
+    hs, hprev, cs : ndarray of shape (T, B, H)
+        Outputs: h after each step (0 at padding), h before each step, c
+        after each step.
+    gates : ndarray of shape (T, B, G*H)
+        Output: gate activations (after the nonlinearities).
+    h_state, c_state : ndarray of shape (B, H)
+        Output: final states (h_n, c_n).
+    rec : ndarray of shape (B, G*H)
+        Workspace.
+    use_blas : bool
+        See :func:`matmul`.
+    """
+    T = xproj.shape[0]
+    H = h0.shape[1]
+    h_state[:] = h0
+    c_state[:] = c0
+    og = 3 * H if forget else 2 * H
+    gg = 2 * H if forget else H
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        n = active_rows(lengths, t)
+        hs[t] = 0.0
+        hprev[t] = h_state
+        gates[t, n:] = 0.0
+        cs[t, n:] = c_state[n:]
+        if n == 0:
+            continue
+        matmul(h_state[:n], whh_t, rec[:n], use_blas)
+        for b in range(n):
+            g = gates[t, b]
+            xp = xproj[t, b]
+            r = rec[b]
+            for j in range(g.shape[0]):
+                g[j] = xp[j] + r[j] + bhh[j]
+            for j in range(gg):
+                g[j] = sigmoid(g[j])
+            for j in range(gg, gg + H):
+                g[j] = math.tanh(g[j])
+            for j in range(og, og + H):
+                g[j] = sigmoid(g[j])
+            hb = h_state[b]
+            cb = c_state[b]
+            ht = hs[t, b]
+            ct = cs[t, b]
+            if forget:
+                for j in range(H):
+                    cb[j] = g[H + j] * cb[j] + g[j] * g[gg + j]
+            else:
+                for j in range(H):
+                    cb[j] = cb[j] + g[j] * g[gg + j]
+            for j in range(H):
+                ct[j] = cb[j]
+                hb[j] = g[og + j] * math.tanh(cb[j])
+                ht[j] = hb[j]
+
+
+@jit
+def lstm_backward(dhs, gates, cs, c0, whh, lengths, reverse, forget,
+                  dgates, dh_state, dc_state, use_blas):
+    """Backpropagate through one LSTM layer (BPTT).
+
+    Parameters
+    ----------
+    dhs : ndarray of shape (T, B, H)
+        Gradient of the loss with respect to each step's output ``h``
+        (zero at padding).
+    gates, cs : ndarray
+        As filled by :func:`lstm_forward`.
+    c0 : ndarray of shape (B, H)
+        Initial cell state of the forward call.
+    whh : ndarray of shape (G*H, H)
+        Recurrent weights ``W_hh`` (C-contiguous).
+    lengths, reverse, forget : as in :func:`lstm_forward`
+    dgates : ndarray of shape (T, B, G*H)
+        Output: gradient with respect to the gate pre-activations (zero at
+        padding). Weight gradients are products of it computed afterwards.
+    dh_state, dc_state : ndarray of shape (B, H)
+        Output: gradients with respect to ``h0`` and ``c0``.
+    use_blas : bool
+        See :func:`matmul`.
+    """
+    T = gates.shape[0]
+    H = c0.shape[1]
+    og = 3 * H if forget else 2 * H
+    gg = 2 * H if forget else H
+    dh_state[:] = 0.0
+    dc_state[:] = 0.0
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        n = active_rows(lengths, t)
+        dgates[t, n:] = 0.0
+        if n == 0:
+            continue
+        for b in range(n):
+            g = gates[t, b]
+            dg = dgates[t, b]
+            c = cs[t, b]
+            if reverse:
+                cp = cs[t + 1, b] if t + 1 < lengths[b] else c0[b]
+            else:
+                cp = cs[t - 1, b] if t > 0 else c0[b]
+            dh = dhs[t, b]
+            dhb = dh_state[b]
+            dcb = dc_state[b]
+            for j in range(H):
+                tc = math.tanh(c[j])
+                o = g[og + j]
+                dht = dh[j] + dhb[j]
+                dg[og + j] = dht * tc * o * (1.0 - o)
+                dct = dcb[j] + dht * o * (1.0 - tc * tc)
+                i = g[j]
+                gj = g[gg + j]
+                dg[j] = dct * gj * i * (1.0 - i)
+                dg[gg + j] = dct * i * (1.0 - gj * gj)
+                if forget:
+                    f = g[H + j]
+                    dg[H + j] = dct * cp[j] * f * (1.0 - f)
+                    dcb[j] = dct * f
+                else:
+                    dcb[j] = dct
+        matmul(dgates[t, :n], whh, dh_state[:n], use_blas)

@@ -1,0 +1,92 @@
+"""Plain tanh RNN kernels (torch.nn.RNN's layout): ``h' = tanh(W_ih x + b_ih + W_hh h + b_hh)``.
+
+The vanishing-gradient baseline. Conventions are those of
+:mod:`sklstm._kernels.lstm`.
+"""
+
+import math
+
+from ._jit import jit
+from ._ops import active_rows, matmul
+
+
+@jit
+def rnn_forward(xproj, whh_t, bhh, lengths, reverse, h0,
+                hs, hprev, h_state, rec, use_blas):
+    """Run one tanh-RNN layer over a padded, length-sorted batch.
+
+    Parameters
+    ----------
+    xproj : ndarray of shape (T, B, H)
+        Input projection including ``b_ih``.
+    whh_t : ndarray of shape (H, H)
+        ``W_hh.T`` (C-contiguous).
+    bhh : ndarray of shape (H,)
+    lengths : int64 ndarray of shape (B,), sorted decreasing
+    reverse : bool
+    h0 : ndarray of shape (B, H)
+    hs, hprev : ndarray of shape (T, B, H)
+        Outputs: h after each step (0 at padding) and h before each step.
+    h_state : ndarray of shape (B, H)
+        Output: final state h_n.
+    rec : ndarray of shape (B, H)
+        Workspace.
+    use_blas : bool
+    """
+    T = xproj.shape[0]
+    H = h0.shape[1]
+    h_state[:] = h0
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        n = active_rows(lengths, t)
+        hs[t] = 0.0
+        hprev[t] = h_state
+        if n == 0:
+            continue
+        matmul(h_state[:n], whh_t, rec[:n], use_blas)
+        for b in range(n):
+            xp = xproj[t, b]
+            r = rec[b]
+            hb = h_state[b]
+            ht = hs[t, b]
+            for j in range(H):
+                hb[j] = math.tanh(xp[j] + r[j] + bhh[j])
+                ht[j] = hb[j]
+
+
+@jit
+def rnn_backward(dhs, hs, whh, lengths, reverse, dgates, dh_state, use_blas):
+    """Backpropagate through one tanh-RNN layer (BPTT).
+
+    Parameters
+    ----------
+    dhs : ndarray of shape (T, B, H)
+        Gradient with respect to each step's output (zero at padding).
+    hs : ndarray of shape (T, B, H)
+        As filled by :func:`rnn_forward`.
+    whh : ndarray of shape (H, H)
+        ``W_hh`` (C-contiguous).
+    lengths, reverse : as in :func:`rnn_forward`
+    dgates : ndarray of shape (T, B, H)
+        Output: gradient with respect to the pre-activation.
+    dh_state : ndarray of shape (B, H)
+        Output: gradient with respect to ``h0``.
+    use_blas : bool
+    """
+    T = hs.shape[0]
+    H = hs.shape[2]
+    dh_state[:] = 0.0
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        n = active_rows(lengths, t)
+        dgates[t, n:] = 0.0
+        if n == 0:
+            continue
+        for b in range(n):
+            h = hs[t, b]
+            dh = dhs[t, b]
+            dhb = dh_state[b]
+            dg = dgates[t, b]
+            for j in range(H):
+                dg[j] = (dh[j] + dhb[j]) * (1.0 - h[j] * h[j])
+        matmul(dgates[t, :n], whh, dh_state[:n], use_blas)

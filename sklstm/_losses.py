@@ -1,0 +1,91 @@
+"""Losses and their gradients with respect to the head output (CONTRACT.md, "Losses").
+
+Every function returns ``(loss, grad)`` where ``loss = sum_i w_i * loss_i / denom``
+and ``grad`` is its gradient with respect to the logits. The per-sample
+losses are those of torch: ``MSELoss`` (squared error averaged over
+outputs), ``CrossEntropyLoss`` (softmax), ``BCEWithLogitsLoss`` (logistic,
+and multilabel averaged over labels).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["LOSSES", "loss_and_output_grad", "output_activation"]
+
+LOSSES = ("squared_error", "softmax", "logistic", "multilabel")
+
+
+def _log_sigmoid(z):
+    # log(sigmoid(z)) without overflow
+    return -np.logaddexp(0.0, -z)
+
+
+def _sigmoid(z):
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    e = np.exp(z[~pos])
+    out[~pos] = e / (1.0 + e)
+    return out
+
+
+def _softmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def loss_and_output_grad(loss: str, logits: np.ndarray, y: np.ndarray,
+                         w: np.ndarray, denom: float):
+    """Weighted loss and its gradient with respect to ``logits``.
+
+    Parameters
+    ----------
+    loss : {"squared_error", "softmax", "logistic", "multilabel"}
+    logits : ndarray of shape (n, n_outputs)
+        Head output (any float dtype; the loss is computed in float64).
+    y : ndarray
+        Targets: floats of shape (n, n_outputs) for ``squared_error``,
+        ``logistic`` (0/1, one column) and ``multilabel``; integer class
+        indices of shape (n,) for ``softmax``.
+    w : ndarray of shape (n,)
+        Sample weights.
+    denom : float
+        Normaliser (batch size, or number of valid steps).
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray of the shape and dtype of ``logits``
+    """
+    z = logits.astype(np.float64)
+    n, k = z.shape
+    if loss == "squared_error":
+        diff = z - y
+        per = (diff * diff).mean(axis=1)
+        grad = diff * (2.0 / k)
+    elif loss == "softmax":
+        zs = z - z.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(zs).sum(axis=1))
+        idx = np.arange(n)
+        per = lse - zs[idx, y]
+        grad = np.exp(zs - lse[:, None])
+        grad[idx, y] -= 1.0
+    elif loss in ("logistic", "multilabel"):
+        per = -(y * _log_sigmoid(z) + (1.0 - y) * _log_sigmoid(-z)).mean(axis=1)
+        grad = (_sigmoid(z) - y) / k
+    else:  # pragma: no cover - guarded by the estimators
+        raise ValueError(f"unknown loss {loss!r}")
+    scale = w / denom
+    return float(np.dot(per, scale)), (grad * scale[:, None]).astype(logits.dtype)
+
+
+def output_activation(loss: str, logits: np.ndarray) -> np.ndarray:
+    """Map head outputs to predictions (identity, softmax or sigmoid), float64."""
+    z = np.asarray(logits, dtype=np.float64)
+    if loss == "squared_error":
+        return z
+    if loss == "softmax":
+        return _softmax(z)
+    return _sigmoid(z)

@@ -1,0 +1,504 @@
+"""Parameter layout and the forward / backward driver of a recurrent network.
+
+All trainable state lives in one flat vector. :class:`NetworkSpec` fixes the
+architecture and :meth:`NetworkSpec.views` cuts the vector into named,
+writable views whose names and shapes are those of a torch module holding an
+``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` as ``rnn`` and an ``nn.Linear`` as
+``head`` (``rnn.weight_ih_l0``, ``rnn.bias_hh_l1_reverse``, ``head.weight``,
+...). The driver functions below call the compiled kernels of
+:mod:`sklstm._kernels` layer by layer; they never loop over timesteps in
+Python.
+
+Internally every batch is sorted by decreasing length and stored
+time-major, ``(T, B, F)``, so that the sequences still running at a step
+form a prefix of the batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from ._kernels.gru import gru_backward, gru_forward
+from ._kernels.head import clip_by_value, global_norm, linear_forward, scale_inplace
+from ._kernels.lstm import lstm_backward, lstm_forward
+from ._kernels.rnn import rnn_backward, rnn_forward
+from ._losses import loss_and_output_grad
+
+__all__ = ["NetworkSpec", "CELL_GATES"]
+
+#: number of gate blocks (rows of ``weight_ih`` per hidden unit) of each cell
+CELL_GATES = {"lstm": 4, "lstm1997": 3, "gru": 3, "rnn": 1}
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """Architecture of a recurrent network with a dense head.
+
+    Parameters
+    ----------
+    cell : {"lstm", "lstm1997", "gru", "rnn"}
+    n_features : int
+        Features per timestep.
+    hidden : tuple of int
+        Hidden size of each stacked layer.
+    bidirectional : bool
+    n_outputs : int
+        Width of the dense head.
+    """
+
+    cell: str
+    n_features: int
+    hidden: tuple
+    bidirectional: bool
+    n_outputs: int
+
+    @property
+    def n_dirs(self) -> int:
+        """1, or 2 when bidirectional."""
+        return 2 if self.bidirectional else 1
+
+    @property
+    def n_gates(self) -> int:
+        """Gate blocks of the cell."""
+        return CELL_GATES[self.cell]
+
+    def input_size(self, layer: int) -> int:
+        """Input width of ``layer``."""
+        return self.n_features if layer == 0 else self.hidden[layer - 1] * self.n_dirs
+
+    @property
+    def head_size(self) -> int:
+        """Width of the features the head reads."""
+        return self.hidden[-1] * self.n_dirs
+
+    @cached_property
+    def entries(self) -> tuple:
+        """``(name, shape, start, stop)`` of every parameter in the flat vector."""
+        out = []
+        pos = 0
+
+        def add(name, shape):
+            nonlocal pos
+            size = int(np.prod(shape))
+            out.append((name, tuple(shape), pos, pos + size))
+            pos += size
+
+        for layer, h in enumerate(self.hidden):
+            gh = self.n_gates * h
+            for d in range(self.n_dirs):
+                sfx = f"l{layer}" + ("_reverse" if d else "")
+                add(f"rnn.weight_ih_{sfx}", (gh, self.input_size(layer)))
+                add(f"rnn.weight_hh_{sfx}", (gh, h))
+                add(f"rnn.bias_ih_{sfx}", (gh,))
+                add(f"rnn.bias_hh_{sfx}", (gh,))
+        add("head.weight", (self.n_outputs, self.head_size))
+        add("head.bias", (self.n_outputs,))
+        return tuple(out)
+
+    @property
+    def n_params(self) -> int:
+        """Length of the flat parameter vector."""
+        return self.entries[-1][3]
+
+    def views(self, flat: np.ndarray) -> dict:
+        """Named views (no copies) into ``flat``."""
+        return {name: flat[a:b].reshape(shape) for name, shape, a, b in self.entries}
+
+    def weight_mask(self) -> np.ndarray:
+        """Boolean mask of the flat vector: True on weight matrices (L2 applies), False on biases."""
+        mask = np.zeros(self.n_params, dtype=bool)
+        for name, _, a, b in self.entries:
+            if ".weight" in name:
+                mask[a:b] = True
+        return mask
+
+    def init_params(self, rng: np.random.Generator, dtype) -> np.ndarray:
+        """A new flat parameter vector.
+
+        Input and head weights are Glorot-uniform per gate block, recurrent
+        weights orthogonal per gate block, biases zero except the LSTM forget
+        gate's ``bias_ih`` slice, set to 1 (Gers et al. 2000).
+        """
+        flat = np.zeros(self.n_params, dtype=np.float64)
+        v = self.views(flat)
+        for layer, h in enumerate(self.hidden):
+            d_in = self.input_size(layer)
+            for d in range(self.n_dirs):
+                sfx = f"l{layer}" + ("_reverse" if d else "")
+                w_ih = v[f"rnn.weight_ih_{sfx}"]
+                w_hh = v[f"rnn.weight_hh_{sfx}"]
+                a = np.sqrt(6.0 / (d_in + h))
+                for gi in range(self.n_gates):
+                    w_ih[gi * h:(gi + 1) * h] = rng.uniform(-a, a, size=(h, d_in))
+                    q, r = np.linalg.qr(rng.standard_normal((h, h)))
+                    w_hh[gi * h:(gi + 1) * h] = q * np.sign(np.diag(r))
+                if self.cell == "lstm":
+                    v[f"rnn.bias_ih_{sfx}"][h:2 * h] = 1.0
+        a = np.sqrt(6.0 / (self.head_size + self.n_outputs))
+        v["head.weight"][:] = rng.uniform(-a, a, size=v["head.weight"].shape)
+        return flat.astype(dtype)
+
+
+def _sfx(layer: int, d: int) -> str:
+    return f"l{layer}" + ("_reverse" if d else "")
+
+
+def _has_cell_state(cell: str) -> bool:
+    return cell in ("lstm", "lstm1997")
+
+
+def _tc(a: np.ndarray) -> np.ndarray:
+    """C-contiguous transpose of a 2-D array."""
+    return np.ascontiguousarray(a.T)
+
+
+def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep):
+    """One direction of one layer. Returns ``(hs, cache, h_n, c_n)``."""
+    T, B, D = inp.shape
+    h = spec.hidden[layer]
+    sfx = _sfx(layer, d)
+    w_ih = v[f"rnn.weight_ih_{sfx}"]
+    w_hh = v[f"rnn.weight_hh_{sfx}"]
+    b_hh = v[f"rnn.bias_hh_{sfx}"]
+    gh = w_ih.shape[0]
+    dt = inp.dtype
+    xproj = np.empty((T * B, gh), dtype=dt)
+    linear_forward(inp.reshape(T * B, D), _tc(w_ih), v[f"rnn.bias_ih_{sfx}"], xproj, use_blas)
+    xproj = xproj.reshape(T, B, gh)
+    whh_t = _tc(w_hh)
+    reverse = d == 1
+    hs = np.empty((T, B, h), dtype=dt)
+    hprev = np.empty((T, B, h), dtype=dt)
+    h_n = np.empty((B, h), dtype=dt)
+    rec = np.empty((B, gh), dtype=dt)
+    cell = spec.cell
+    c_n = None
+    if _has_cell_state(cell):
+        cs = np.empty((T, B, h), dtype=dt)
+        gates = xproj  # overwritten in place: pre-activations are not needed later
+        c_n = np.empty((B, h), dtype=dt)
+        lstm_forward(xproj, whh_t, b_hh, lens, reverse, cell == "lstm", h0, c0,
+                     hs, hprev, cs, gates, h_n, c_n, rec, use_blas)
+        cache = (gates, cs, c0)
+    elif cell == "gru":
+        gates = np.empty((T, B, gh), dtype=dt)
+        hn = np.empty((T, B, h), dtype=dt)
+        gru_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, gates, hn, h_n, rec, use_blas)
+        cache = (gates, hn)
+    else:
+        rnn_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, h_n, rec, use_blas)
+        cache = (hs,)
+    if not keep:
+        return hs, None, h_n, c_n
+    return hs, (inp, hprev) + cache, h_n, c_n
+
+
+def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas):
+    """Backward of one direction of one layer; accumulates into the gradient views ``g``.
+
+    Returns the gradient with respect to the layer input, shape (T, B, D).
+    """
+    inp, hprev = cache[0], cache[1]
+    T, B, D = inp.shape
+    h = spec.hidden[layer]
+    sfx = _sfx(layer, d)
+    w_ih = v[f"rnn.weight_ih_{sfx}"]
+    w_hh = v[f"rnn.weight_hh_{sfx}"]
+    gh = w_ih.shape[0]
+    dt = inp.dtype
+    reverse = d == 1
+    cell = spec.cell
+    dh0 = np.empty((B, h), dtype=dt)
+    if _has_cell_state(cell):
+        gates, cs, c0 = cache[2:]
+        dgx = np.empty((T, B, gh), dtype=dt)
+        dc0 = np.empty((B, h), dtype=dt)
+        lstm_backward(dhs, gates, cs, c0, w_hh, lens, reverse, cell == "lstm",
+                      dgx, dh0, dc0, use_blas)
+        dgh = dgx
+    elif cell == "gru":
+        gates, hn = cache[2:]
+        dgx = np.empty((T, B, gh), dtype=dt)
+        dgh = np.empty((T, B, gh), dtype=dt)
+        tmp = np.empty((B, h), dtype=dt)
+        gru_backward(dhs, gates, hn, hprev, w_hh, lens, reverse, dgx, dgh, dh0, tmp, use_blas)
+    else:
+        dgx = np.empty((T, B, gh), dtype=dt)
+        rnn_backward(dhs, cache[2], w_hh, lens, reverse, dgx, dh0, use_blas)
+        dgh = dgx
+    dgx2 = dgx.reshape(T * B, gh)
+    dgh2 = dgh.reshape(T * B, gh)
+    g[f"rnn.weight_ih_{sfx}"] += dgx2.T @ inp.reshape(T * B, D)
+    g[f"rnn.bias_ih_{sfx}"] += dgx2.sum(axis=0)
+    g[f"rnn.weight_hh_{sfx}"] += dgh2.T @ hprev.reshape(T * B, h)
+    g[f"rnn.bias_hh_{sfx}"] += dgh2.sum(axis=0)
+    return (dgx2 @ w_ih).reshape(T, B, D)
+
+
+def _zero_states(spec, batch, dt):
+    return [[(np.zeros((batch, h), dtype=dt),
+              np.zeros((batch, h), dtype=dt) if _has_cell_state(spec.cell) else None)
+             for _ in range(spec.n_dirs)] for h in spec.hidden]
+
+
+def _dropout_mask(rng, shape, p, dt):
+    keep = rng.random(shape) >= p
+    return (keep / (1.0 - p)).astype(dt)
+
+
+def _stack_forward(spec, v, x, lens, states, use_blas, keep, dropout=0.0, rng=None):
+    """All layers over a time-major chunk ``x`` of shape (T, B, F).
+
+    Returns ``(top, caches, masks, new_states)``; ``top`` is (T, B, head_size).
+    """
+    inp = x
+    caches, masks, new_states = [], [], []
+    for layer in range(len(spec.hidden)):
+        mask = None
+        if layer > 0 and dropout > 0.0:
+            mask = _dropout_mask(rng, inp.shape, dropout, inp.dtype)
+            inp = inp * mask
+        outs, lc, ls = [], [], []
+        for d in range(spec.n_dirs):
+            h0, c0 = states[layer][d]
+            hs, cache, h_n, c_n = _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep)
+            outs.append(hs)
+            lc.append(cache)
+            ls.append((h_n, c_n))
+        inp = outs[0] if spec.n_dirs == 1 else np.concatenate(outs, axis=2)
+        caches.append(lc)
+        masks.append(mask)
+        new_states.append(ls)
+    return inp, caches, masks, new_states
+
+
+def _stack_backward(spec, v, g, dtop, caches, masks, lens, use_blas):
+    """Backward through all layers given the gradient of the top output."""
+    d_out = dtop
+    for layer in range(len(spec.hidden) - 1, -1, -1):
+        h = spec.hidden[layer]
+        dx = None
+        for d in range(spec.n_dirs):
+            dhs = d_out if spec.n_dirs == 1 else np.ascontiguousarray(d_out[:, :, d * h:(d + 1) * h])
+            dxd = _layer_backward(spec, v, g, layer, d, dhs, caches[layer][d], lens, use_blas)
+            dx = dxd if dx is None else dx + dxd
+        if masks[layer] is not None:
+            dx *= masks[layer]
+        d_out = dx
+
+
+def _last_step_index(spec, lens, t0, t1):
+    """Rows (of a length-sorted chunk) whose last valid step lies in [t0, t1), and that step."""
+    rows = np.flatnonzero((lens > t0) & (lens <= t1))
+    return rows, lens[rows] - 1 - t0
+
+
+def _gather_last(spec, top, rows, steps):
+    """Head features: forward h at each row's last valid step, reverse h at step 0."""
+    h = spec.hidden[-1]
+    if spec.n_dirs == 1:
+        return top[steps, rows]
+    return np.concatenate([top[steps, rows, :h], top[0, rows, h:]], axis=1)
+
+
+def _scatter_last(spec, dtop, rows, steps, dfeat):
+    h = spec.hidden[-1]
+    if spec.n_dirs == 1:
+        dtop[steps, rows] += dfeat
+    else:
+        dtop[steps, rows, :h] += dfeat[:, :h]
+        dtop[0, rows, h:] += dfeat[:, h:]
+
+
+def sort_batch(X, lengths):
+    """Sort a batch-major padded batch by decreasing length; return it time-major.
+
+    Returns
+    -------
+    x : ndarray of shape (T_max, B, F), C-contiguous
+    lens : int64 ndarray of shape (B,)
+    perm : ndarray of shape (B,)
+        ``x[:, i]`` is ``X[perm[i]]``.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    perm = np.argsort(-lengths, kind="stable")
+    lens = np.ascontiguousarray(lengths[perm])
+    tmax = int(lens[0]) if lens.size else 0
+    x = np.ascontiguousarray(X[perm, :tmax].transpose(1, 0, 2))
+    return x, lens, perm
+
+
+def loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
+                  alpha=0.0, dropout=0.0, rng=None, bptt_steps=None,
+                  return_sequences=False, clip_value=None, clip_norm=None,
+                  use_blas=True):
+    """Loss of one mini-batch and its gradient with respect to ``flat``.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    flat : ndarray of shape (n_params,)
+        Parameters (float32 or float64; every array follows its dtype).
+    grad : ndarray of shape (n_params,)
+        Output, overwritten with the gradient (after L2 and clipping).
+    X : ndarray of shape (B, T, F)
+        Padded batch, batch-major.
+    lengths : int64 ndarray of shape (B,)
+    y : ndarray
+        Encoded targets (see :func:`sklstm._losses.loss_and_output_grad`):
+        shape (B, ...) for one target per sequence, (B, T, ...) per step
+        when ``return_sequences``.
+    sample_weight : ndarray of shape (B,)
+    loss : str
+        One of :data:`sklstm._losses.LOSSES`.
+    alpha : float
+        L2 penalty ``0.5 * alpha * sum(W**2) / B`` over weight matrices.
+    dropout : float
+        Inverted dropout rate between layers and before the head.
+    rng : numpy.random.Generator
+        Source of dropout masks.
+    bptt_steps : int or None
+        Truncated BPTT chunk length (state carried, gradient stopped at
+        chunk boundaries).
+    return_sequences : bool
+        Head and loss on every valid step (loss averaged over valid steps).
+    clip_value, clip_norm : float or None
+        Gradient clipping by component and by global L2 norm.
+    use_blas : bool
+        BLAS products (True) or fixed-order loops.
+
+    Returns
+    -------
+    loss : float
+    """
+    dt = flat.dtype
+    v = spec.views(flat)
+    grad[:] = 0.0
+    g = spec.views(grad)
+    x, lens, perm = sort_batch(X, lengths)
+    B = lens.shape[0]
+    T = x.shape[0]
+    w = np.asarray(sample_weight, dtype=np.float64)[perm]
+    y = np.asarray(y)[perm]
+    if return_sequences:
+        y = np.swapaxes(y, 0, 1)  # time-major
+        denom = float(lens.sum())
+    else:
+        denom = float(B)
+    k = T if bptt_steps is None else int(bptt_steps)
+    head_w_t = _tc(v["head.weight"])
+    states = _zero_states(spec, B, dt)
+    total = 0.0
+    for t0 in range(0, T, k):
+        t1 = min(t0 + k, T)
+        nb = int(np.count_nonzero(lens > t0))
+        clens = np.ascontiguousarray(np.minimum(lens[:nb] - t0, t1 - t0))
+        st = [[(h[:nb], None if c is None else c[:nb]) for h, c in layer] for layer in states]
+        top, caches, masks, states = _stack_forward(
+            spec, v, x[t0:t1, :nb], clens, st, use_blas, True, dropout, rng)
+        if return_sequences:
+            valid = np.arange(t1 - t0)[:, None] < clens[None, :]
+            feat = top[valid]
+            yt = y[t0:t1, :nb][valid]
+            wt = np.broadcast_to(w[None, :nb], valid.shape)[valid]
+        else:
+            rows, steps = _last_step_index(spec, lens[:nb], t0, t1)
+            if rows.size == 0:
+                continue
+            feat = _gather_last(spec, top, rows, steps)
+            yt = y[rows]
+            wt = w[rows]
+        hmask = None
+        if dropout > 0.0:
+            hmask = _dropout_mask(rng, feat.shape, dropout, dt)
+            feat = feat * hmask
+        feat = np.ascontiguousarray(feat)
+        logits = np.empty((feat.shape[0], spec.n_outputs), dtype=dt)
+        linear_forward(feat, head_w_t, v["head.bias"], logits, use_blas)
+        part, dlogits = loss_and_output_grad(loss, logits, yt, wt, denom)
+        total += part
+        g["head.weight"] += dlogits.T @ feat
+        g["head.bias"] += dlogits.sum(axis=0)
+        dfeat = dlogits @ v["head.weight"]
+        if hmask is not None:
+            dfeat *= hmask
+        dtop = np.zeros_like(top)
+        if return_sequences:
+            dtop[valid] = dfeat
+        else:
+            _scatter_last(spec, dtop, rows, steps, dfeat)
+        _stack_backward(spec, v, g, dtop, caches, masks, clens, use_blas)
+    if alpha:
+        wm = spec.weight_mask()
+        wv = flat[wm].astype(np.float64)
+        total += 0.5 * alpha * float(np.dot(wv, wv)) / B
+        grad[wm] += (alpha / B) * flat[wm]
+    if clip_value is not None:
+        clip_by_value(grad, dt.type(clip_value))
+    if clip_norm is not None:
+        norm = global_norm(grad)
+        if norm > clip_norm:
+            scale_inplace(grad, dt.type(clip_norm / (norm + 1e-6)))
+    return total
+
+
+def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_size=256):
+    """Network outputs for a padded batch-major input, in batches, batch-independent.
+
+    Uses the fixed-order products, so a sequence's output never depends on
+    the other sequences, their number, order or lengths.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    flat : ndarray of shape (n_params,)
+    X : ndarray of shape (n, T, F)
+        Same dtype as ``flat``.
+    lengths : int64 ndarray of shape (n,)
+    return_sequences : bool
+        Outputs at every step (NaN at padding) instead of at the last one.
+    head : bool
+        Apply the dense head (True) or return the recurrent features.
+    batch_size : int
+        Sequences per kernel call (bounds memory).
+
+    Returns
+    -------
+    out : ndarray of shape (n, width) or (n, T, width), dtype of ``flat``
+    """
+    dt = flat.dtype
+    v = spec.views(flat)
+    n, T = X.shape[0], X.shape[1]
+    width = spec.n_outputs if head else spec.head_size
+    lengths = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(-lengths, kind="stable")
+    if return_sequences:
+        out = np.full((n, T, width), np.nan, dtype=dt)
+    else:
+        out = np.empty((n, width), dtype=dt)
+    head_w_t = _tc(v["head.weight"])
+    for start in range(0, n, batch_size):
+        idx = order[start:start + batch_size]
+        x, lens, perm = sort_batch(X[idx], lengths[idx])
+        rows_idx = idx[perm]
+        top, _, _, _ = _stack_forward(spec, v, x, lens, _zero_states(spec, len(idx), dt), False, False)
+        if return_sequences:
+            valid = np.arange(x.shape[0])[:, None] < lens[None, :]
+            feat = np.ascontiguousarray(top[valid])
+        else:
+            rows = np.arange(len(idx))
+            feat = np.ascontiguousarray(_gather_last(spec, top, rows, lens - 1))
+        if head:
+            res = np.empty((feat.shape[0], width), dtype=dt)
+            linear_forward(feat, head_w_t, v["head.bias"], res, False)
+        else:
+            res = feat
+        if return_sequences:
+            tt, bb = np.nonzero(valid)
+            out[rows_idx[bb], tt] = res
+        else:
+            out[rows_idx] = res
+    return out

@@ -1,0 +1,13 @@
+"""sklstm: LSTM, GRU and RNN estimators with a scikit-learn API, compiled with Numba."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ._classifier import GRUClassifier, LSTMClassifier
+from ._regressor import GRURegressor, LSTMRegressor
+
+try:
+    __version__ = version("sklstm")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor", "__version__"]

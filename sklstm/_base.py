@@ -1,0 +1,393 @@
+"""BaseRecurrent: the training loop and prediction path shared by every estimator.
+
+Training reads like its docstring: ``fit -> _fit -> _initialize ->
+_run_epochs -> _run_epoch -> _train_step``. Each batch is one compiled
+forward + backward call (per layer), a clip and one optimizer update; no
+Python loop ever runs over timesteps.
+"""
+
+from __future__ import annotations
+
+import warnings
+from abc import ABC, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+
+from . import _network
+from ._losses import output_activation
+from ._network import NetworkSpec
+from ._optimizers import make_optimizer
+from ._sequences import check_sequences, is_sequence_input
+from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, check_is_fitted, validate_data
+
+__all__ = ["BaseRecurrent"]
+
+_CELLS = ("lstm", "lstm1997", "gru", "rnn")
+
+
+class BaseRecurrent(BaseEstimator, ABC):
+    """Shared machinery of the recurrent estimators (not for direct use).
+
+    Subclasses define how targets are encoded (:meth:`_encode_targets`), the
+    loss (:attr:`_loss`) and the validation score (:meth:`_validation_score`).
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "cell": [StrOptions(set(_CELLS))],
+        "bidirectional": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "return_sequences": ["boolean"],
+        "solver": [StrOptions({"adam", "sgd", "rmsprop"})],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "rho": [Interval(Real, 0, 1, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "clip_value": [None, Interval(Real, 0, None, closed="neither")],
+        "clip_norm": [None, Interval(Real, 0, None, closed="neither")],
+        "bptt_steps": [None, Interval(Integral, 1, None, closed="left")],
+        "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "dtype": [StrOptions({"float32", "float64"})],
+    }
+
+    @abstractmethod
+    def __init__(self, hidden_layer_sizes=(64,), cell="lstm", bidirectional=False, dropout=0.0,
+                 return_sequences=False, solver="adam", learning_rate="constant",
+                 learning_rate_init=1e-3, power_t=0.5, momentum=0.9, nesterovs_momentum=True,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, rho=0.9, alpha=1e-4, batch_size="auto",
+                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, n_iter_no_change=10,
+                 early_stopping=False, validation_fraction=0.1, warm_start=False, verbose=False,
+                 clip_value=None, clip_norm=5.0, bptt_steps=None, device="cpu", dtype="float32"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.cell = cell
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.return_sequences = return_sequences
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.rho = rho
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.clip_value = clip_value
+        self.clip_norm = clip_norm
+        self.bptt_steps = bptt_steps
+        self.device = device
+        self.dtype = dtype
+
+    # ------------------------------------------------------------------ subclass hooks
+    _loss: str  # set by _encode_targets on the fitted estimator
+
+    @abstractmethod
+    def _encode_targets(self, y, lengths, reset: bool, classes=None):
+        """Validate ``y`` and return the encoded training targets."""
+
+    @abstractmethod
+    def _validation_score(self, Xp, lengths, y_enc) -> float:
+        """Score on held-out encoded targets (higher is better)."""
+
+    # ------------------------------------------------------------------ tags
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.three_d_array = True
+        return tags
+
+    # ------------------------------------------------------------------ input
+    @property
+    def _np_dtype(self):
+        return np.dtype(self.dtype)
+
+    def _validate_X(self, X, reset: bool):
+        """Any accepted X -> (padded (n, T, F) array of the compute dtype, int64 lengths)."""
+        dt = self._np_dtype
+        if is_sequence_input(X):
+            Xp, lengths = check_sequences(X, dtype=dt)
+            n_features = Xp.shape[2]
+            if reset:
+                self.n_features_in_ = n_features
+                if hasattr(self, "feature_names_in_"):
+                    del self.feature_names_in_
+            else:
+                self._check_feature_count(n_features)
+            return Xp, lengths
+        X2 = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1)
+        Xp = np.ascontiguousarray(X2, dtype=dt)[:, None, :]
+        return Xp, np.ones(Xp.shape[0], dtype=np.int64)
+
+    def _check_feature_count(self, n_features):
+        if n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {n_features} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input. A univariate series stored as 2D "
+                "rows (n, T) is read as tabular data: pass X[:, :, None]; data in the "
+                "(n, channels, T) layout of aeon/sktime: pass X.transpose(0, 2, 1)."
+            )
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on sequences ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : 3D array-like, list of arrays, or 2D array-like
+            Sequences ``(n, T, F)``, ragged list of ``(T_i, F)`` arrays, or
+            tabular rows (each a one-step sequence).
+        y : array-like
+            Targets, one per sequence (or one per step when
+            ``return_sequences=True``).
+        sample_weight : array-like of shape (n,), default=None
+            Weights of the samples in the loss.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _fit(self, X, y, sample_weight, incremental, classes=None):
+        if self.device == "cuda":
+            raise ValueError("device='cuda' is not available in this version of sklstm; use device='cpu'.")
+        first = not (incremental or self.warm_start) or not hasattr(self, "coefs_flat_")
+        Xp, lengths = self._validate_X(X, reset=first)
+        y_enc = self._encode_targets(y, lengths, reset=first, classes=classes)
+        n = Xp.shape[0]
+        if len(y_enc) != n:
+            raise ValueError(f"X has {n} samples but y has {len(y_enc)}.")
+        sw = self._normalized_weights(sample_weight, Xp, y_enc)
+        if first:
+            self._initialize(Xp.shape[2], y_enc)
+        self._rng = getattr(self, "_rng", None) if not first else None
+        if self._rng is None:
+            self._rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31))
+        epochs = 1 if incremental else self.max_iter
+        self._run_epochs(Xp, lengths, y_enc, sw, epochs, incremental)
+        return self
+
+    def _class_weights(self, y_enc):
+        """Per-sample weight factors from ``class_weight`` (classifier only)."""
+        return None
+
+    def _normalized_weights(self, sample_weight, Xp, y_enc):
+        n = Xp.shape[0]
+        if sample_weight is None:
+            sw = np.ones(n, dtype=np.float64)
+        else:
+            sw = _check_sample_weight(sample_weight, Xp[:, 0, :1], dtype=np.float64)
+            if (sw < 0).any():
+                raise ValueError("sample_weight must be non-negative.")
+        cw = self._class_weights(y_enc)
+        if cw is not None:
+            sw = sw * cw
+        total = sw.sum()
+        if not total > 0:
+            raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+        return sw * (n / total)
+
+    def _initialize(self, n_features, y_enc):
+        hidden = self.hidden_layer_sizes
+        hidden = (int(hidden),) if np.isscalar(hidden) else tuple(int(h) for h in hidden)
+        if len(hidden) == 0 or min(hidden) < 1:
+            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}.")
+        if self.bidirectional and self.bptt_steps is not None:
+            raise ValueError("bidirectional=True cannot be combined with bptt_steps (the reverse "
+                             "direction needs the whole sequence).")
+        rs = check_random_state(self.random_state)
+        init_rng = np.random.default_rng(rs.randint(2**31))
+        self._spec = NetworkSpec(self.cell, int(n_features), hidden, bool(self.bidirectional), self.n_outputs_)
+        self.coefs_flat_ = self._spec.init_params(init_rng, self._np_dtype)
+        self._optimizer = make_optimizer(self, self.coefs_flat_.shape[0], self._np_dtype)
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self.best_loss_ = np.inf
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self._no_improvement_count = 0
+        self._best_coefs = None
+
+    def _batch_size(self, n):
+        if self.batch_size == "auto":
+            return min(200, n)
+        return int(np.clip(self.batch_size, 1, n))
+
+    def _split_validation(self, Xp, lengths, y_enc, sw):
+        stratify = self._stratify_labels(y_enc)
+        idx = np.arange(Xp.shape[0])
+        tr, va = train_test_split(idx, test_size=self.validation_fraction, random_state=self.random_state,
+                                  stratify=stratify)
+        if va.size < 1:
+            raise ValueError("validation_fraction leaves no validation sample; use more data.")
+        return tr, va
+
+    def _stratify_labels(self, y_enc):
+        return None
+
+    def _run_epochs(self, Xp, lengths, y_enc, sw, epochs, incremental):
+        """Epoch loop with MLP's stopping rules and best-weight restoration."""
+        early = self.early_stopping and not incremental
+        if early:
+            tr, va = self._split_validation(Xp, lengths, y_enc, sw)
+            val = (Xp[va], lengths[va], y_enc[va])
+            Xp, lengths, y_enc, sw = Xp[tr], lengths[tr], y_enc[tr], sw[tr]
+        grad = np.empty_like(self.coefs_flat_)
+        batch = self._batch_size(Xp.shape[0])
+        for _ in range(epochs):
+            loss = self._run_epoch(Xp, lengths, y_enc, sw, grad, batch)
+            self.n_iter_ += 1
+            self.t_ += Xp.shape[0]
+            self.loss_curve_.append(loss)
+            self.loss_ = loss
+            self._optimizer.iteration_ends(self.t_)
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
+            if incremental:
+                self.best_loss_ = min(self.best_loss_, loss)
+                continue
+            if early:
+                self._update_validation(*val)
+            else:
+                self._update_no_improvement(loss)
+            if self._no_improvement_count > self.n_iter_no_change:
+                what = "Validation score" if early else "Training loss"
+                msg = (f"{what} did not improve more than tol={self.tol} for "
+                       f"{self.n_iter_no_change} consecutive epochs.")
+                if self._optimizer.trigger_stopping(msg, self.verbose):
+                    break
+                self._no_improvement_count = 0
+        else:
+            if not incremental:
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                    "optimization hasn't converged yet.", ConvergenceWarning)
+        if early and self._best_coefs is not None:
+            self.coefs_flat_[:] = self._best_coefs
+
+    def _run_epoch(self, Xp, lengths, y_enc, sw, grad, batch):
+        n = Xp.shape[0]
+        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        total = 0.0
+        for start in range(0, n, batch):
+            idx = order[start:start + batch]
+            total += self._train_step(Xp[idx], lengths[idx], y_enc[idx], sw[idx], grad) * len(idx)
+        return total / n
+
+    def _train_step(self, Xb, lb, yb, wb, grad):
+        tmax = int(lb.max())
+        loss = _network.loss_and_grad(
+            self._spec, self.coefs_flat_, grad, Xb[:, :tmax], lb, yb, wb, self._loss,
+            alpha=self.alpha, dropout=self.dropout, rng=self._rng, bptt_steps=self.bptt_steps,
+            return_sequences=self.return_sequences, clip_value=self.clip_value,
+            clip_norm=self.clip_norm, use_blas=True)
+        self._optimizer.update(self.coefs_flat_, grad)
+        return loss
+
+    def _update_no_improvement(self, loss):
+        if loss > self.best_loss_ - self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if loss < self.best_loss_:
+            self.best_loss_ = loss
+
+    def _update_validation(self, Xv, lv, yv):
+        score = self._validation_score(Xv, lv, yv)
+        self.validation_scores_.append(score)
+        if score < self.best_validation_score_ + self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if score > self.best_validation_score_:
+            self.best_validation_score_ = score
+            self._best_coefs = self.coefs_flat_.copy()
+
+    # ------------------------------------------------------------------ predict
+    def _raw_output(self, Xp, lengths, head=True):
+        """Head output (or recurrent features) in the compute dtype."""
+        return _network.forward(self._spec, self.coefs_flat_, Xp, lengths,
+                                return_sequences=self.return_sequences and head, head=head)
+
+    def _predict_activation(self, X):
+        check_is_fitted(self, "coefs_flat_")
+        Xp, lengths = self._validate_X(X, reset=False)
+        out = output_activation(self._loss, self._raw_output(Xp, lengths))
+        return out, lengths
+
+    # ------------------------------------------------------------------ weights
+    def state_dict(self) -> dict:
+        """Weights as numpy arrays keyed like a torch module (``rnn`` + ``head``).
+
+        Returns
+        -------
+        state : dict of str to ndarray
+            Copies of ``rnn.weight_ih_l0``, ``rnn.weight_hh_l0``,
+            ``rnn.bias_ih_l0``, ``rnn.bias_hh_l0`` (``..._reverse`` when
+            bidirectional, one set per layer), ``head.weight`` and
+            ``head.bias``, in torch's shapes and gate order.
+        """
+        check_is_fitted(self, "coefs_flat_")
+        return {k: v.copy() for k, v in self._spec.views(self.coefs_flat_).items()}
+
+    def load_state_dict(self, state: dict) -> "BaseRecurrent":
+        """Copy weights (e.g. from a torch module's ``state_dict()``) into the fitted network.
+
+        Parameters
+        ----------
+        state : dict of str to array-like
+            Every key of :meth:`state_dict`, with the same shapes. torch
+            tensors are accepted (anything ``np.asarray`` reads).
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self, "coefs_flat_")
+        views = self._spec.views(self.coefs_flat_)
+        missing = sorted(set(views) - set(state))
+        extra = sorted(set(state) - set(views))
+        if missing or extra:
+            raise KeyError(f"state_dict keys do not match: missing {missing}, unexpected {extra}.")
+        for k, v in views.items():
+            a = np.asarray(state[k].detach().cpu().numpy() if hasattr(state[k], "detach") else state[k])
+            if a.shape != v.shape:
+                raise ValueError(f"{k}: expected shape {v.shape}, got {a.shape}.")
+            v[...] = a
+        return self

@@ -86,11 +86,14 @@ def layer_names(layer, d):
     return tuple(f"rnn.{k}_{sfx}" for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
 
-def run_direction(cell, xs, p, names, reverse):
-    """Run one direction over one sequence ``xs`` (T, D). Returns ``(hs, caches)``."""
+def run_direction(cell, xs, p, names, reverse, init=None):
+    """Run one direction over one sequence ``xs`` (T, D). Returns ``(hs, caches, (h_n, c_n))``.
+
+    ``init`` is an optional initial state ``(h0, c0)`` (zeros by default).
+    """
     w_ih, w_hh, b_ih, b_hh = (p[n] for n in names)
     H = w_hh.shape[1]
-    h, c = np.zeros(H), np.zeros(H)
+    h, c = (np.zeros(H), np.zeros(H)) if init is None else (np.array(init[0], float), np.array(init[1], float))
     T = xs.shape[0]
     hs = np.zeros((T, H))
     caches = [None] * T
@@ -98,7 +101,7 @@ def run_direction(cell, xs, p, names, reverse):
     for t in order:
         h, c, caches[t] = step(cell, xs[t], h, c, w_ih, w_hh, b_ih, b_hh)
         hs[t] = h
-    return hs, caches
+    return hs, caches, (h, c)
 
 
 def backward_direction(cell, dhs, caches, p, names, grads, reverse):
@@ -119,17 +122,24 @@ def backward_direction(cell, dhs, caches, p, names, grads, reverse):
     return dxs
 
 
-def network_forward(cell, n_layers, bidirectional, p, xs):
-    """Stacked (bi)directional forward of one sequence. Returns ``(top, record)``."""
+def network_forward(cell, n_layers, bidirectional, p, xs, init=None, final=None):
+    """Stacked (bi)directional forward of one sequence. Returns ``(top, record)``.
+
+    ``init[layer]`` optionally gives the initial state of each unidirectional
+    layer; ``final`` (a list) receives the final ``(h, c)`` of each layer.
+    """
     dirs = 2 if bidirectional else 1
     inp = xs
     record = []
     for layer in range(n_layers):
         outs, caches = [], []
         for d in range(dirs):
-            hs, cs = run_direction(cell, inp, p, layer_names(layer, d), reverse=d == 1)
+            hs, cs, state = run_direction(cell, inp, p, layer_names(layer, d), reverse=d == 1,
+                                          init=None if init is None else init[layer])
             outs.append(hs)
             caches.append(cs)
+            if final is not None:
+                final.append(state)
         record.append(caches)
         inp = np.concatenate(outs, axis=1)
     return inp, record
@@ -169,41 +179,54 @@ def sample_loss(loss, z, y):
     return np.mean(-(y * np.log(s) + (1 - y) * np.log(1 - s))), (s - y) / z.size
 
 
+def _head_backward(loss, W, b, feat, target, weight, grads):
+    """Loss of one head input and the gradient with respect to that input."""
+    z = W @ feat + b
+    li, gz = sample_loss(loss, z, target)
+    gz = gz * weight
+    grads["head.weight"] += np.outer(gz, feat)
+    grads["head.bias"] += gz
+    return li * weight, W.T @ gz
+
+
 def loss_and_grads(cell, n_layers, bidirectional, p, seqs, y, w, loss,
-                   return_sequences=False, alpha=0.0):
-    """Batch loss and gradients (CONTRACT.md's loss conventions), no dropout, no clipping."""
+                   return_sequences=False, alpha=0.0, bptt_steps=None):
+    """Batch loss and gradients (CONTRACT.md's loss conventions), no dropout, no clipping.
+
+    With ``bptt_steps=k`` (unidirectional only) each sequence is cut into
+    chunks of k steps; a chunk starts from the state the previous one ended
+    in, taken as a constant, so gradients stop at chunk boundaries.
+    """
     grads = {k: np.zeros_like(v) for k, v in p.items()}
     W, b = p["head.weight"], p["head.bias"]
     total = 0.0
     denom = sum(len(s) for s in seqs) if return_sequences else len(seqs)
     for i, xs in enumerate(seqs):
-        top, record = network_forward(cell, n_layers, bidirectional, p, np.asarray(xs, float))
-        dtop = np.zeros_like(top)
-        if return_sequences:
-            for t in range(top.shape[0]):
-                z = W @ top[t] + b
-                li, gz = sample_loss(loss, z, y[i][t])
-                total += w[i] * li / denom
-                gz = gz * w[i] / denom
-                grads["head.weight"] += np.outer(gz, top[t])
-                grads["head.bias"] += gz
-                dtop[t] = W.T @ gz
-        else:
-            f = head_features(top, bidirectional)
-            z = W @ f + b
-            li, gz = sample_loss(loss, z, y[i])
-            total += w[i] * li / denom
-            gz = gz * w[i] / denom
-            grads["head.weight"] += np.outer(gz, f)
-            grads["head.bias"] += gz
-            df = W.T @ gz
-            if bidirectional:
-                H = top.shape[1] // 2
-                dtop[-1, :H] += df[:H]
-                dtop[0, H:] += df[H:]
-            else:
-                dtop[-1] += df
-        network_backward(cell, n_layers, bidirectional, p, dtop, record, grads)
+        xs = np.asarray(xs, float)
+        T = xs.shape[0]
+        k = T if bptt_steps is None else bptt_steps
+        state = None
+        for t0 in range(0, T, k):
+            final = []
+            top, record = network_forward(cell, n_layers, bidirectional, p, xs[t0:t0 + k],
+                                          init=state, final=final)
+            state = final
+            dtop = np.zeros_like(top)
+            if return_sequences:
+                for t in range(top.shape[0]):
+                    li, dtop[t] = _head_backward(loss, W, b, top[t], y[i][t0 + t], w[i] / denom, grads)
+                    total += li
+            elif t0 + k >= T:
+                li, df = _head_backward(loss, W, b, head_features(top, bidirectional), y[i],
+                                        w[i] / denom, grads)
+                total += li
+                if bidirectional:
+                    H = top.shape[1] // 2
+                    dtop[-1, :H] += df[:H]
+                    dtop[0, H:] += df[H:]
+                else:
+                    dtop[-1] += df
+            network_backward(cell, n_layers, bidirectional, p, dtop, record, grads)
     if alpha:
         for k in p:
             if ".weight" in k:

@@ -1,0 +1,53 @@
+"""Shared, seeded fixtures and helpers."""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+CELLS = ["lstm", "lstm1997", "gru", "rnn"]
+
+
+@pytest.fixture
+def rng():
+    """A fresh seeded generator per test."""
+    return np.random.default_rng(12345)
+
+
+def make_batch(rng, lengths, n_features, dtype=np.float64):
+    """Padded (n, T, F) batch (zeros at padding) and the list of its sequences."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    X = np.zeros((len(lengths), int(lengths.max()), n_features), dtype=dtype)
+    seqs = []
+    for i, L in enumerate(lengths):
+        s = rng.standard_normal((L, n_features))
+        X[i, :L] = s
+        seqs.append(s)
+    return X, lengths, seqs
+
+
+def make_params(spec, rng, dtype=np.float64, scale=0.3):
+    """Random flat parameters (init plus noise, so biases are nonzero too)."""
+    flat = spec.init_params(rng, np.float64)
+    flat += rng.normal(0.0, scale, flat.shape)
+    return flat.astype(dtype)
+
+
+def make_targets(rng, loss, n, n_out, lengths=None):
+    """Encoded targets for a loss; per step when ``lengths`` is given."""
+    shape = (n,) if lengths is None else (n, int(max(lengths)))
+    if loss == "squared_error":
+        return rng.standard_normal(shape + (n_out,))
+    if loss == "softmax":
+        return rng.integers(0, n_out, size=shape)
+    return rng.integers(0, 2, size=shape + (n_out,)).astype(float)
+
+
+def per_sequence_targets(y, lengths, return_sequences):
+    """The reference takes per-step targets as a list cut to each length."""
+    if not return_sequences:
+        return y
+    return [y[i, :L] for i, L in enumerate(lengths)]

@@ -1,0 +1,120 @@
+"""The compiled kernels equal the plain-NumPy reference (tests/reference.py).
+
+Forward outputs, the loss and every gradient: to 1e-10 in float64 and 1e-4
+(relative) in float32, over every cell, stacked and bidirectional networks,
+ragged lengths and the edge shapes T=1, batch 1, hidden 1.
+"""
+
+import numpy as np
+import pytest
+
+import reference as ref
+from conftest import CELLS, make_batch, make_params, make_targets, per_sequence_targets
+from sklstm._network import NetworkSpec, forward, loss_and_grad
+
+LOSSES = ["squared_error", "softmax", "logistic", "multilabel"]
+
+
+def _compare(cell, hidden, bidirectional, lengths, n_features, n_out, loss, return_sequences, dtype,
+             rng, alpha=0.0, bptt_steps=None):
+    spec = NetworkSpec(cell, n_features, tuple(hidden), bidirectional, n_out)
+    flat = make_params(spec, rng, dtype)
+    X, lengths, seqs = make_batch(rng, lengths, n_features, dtype)
+    y = make_targets(rng, loss, len(lengths), n_out, lengths if return_sequences else None)
+    w = rng.uniform(0.5, 1.5, len(lengths))
+    grad = np.empty_like(flat)
+    got = loss_and_grad(spec, flat, grad, X, lengths, y, w, loss, alpha=alpha,
+                        return_sequences=return_sequences, bptt_steps=bptt_steps, clip_norm=None)
+    p = {k: v.astype(np.float64) for k, v in spec.views(flat).items()}
+    want, want_g = ref.loss_and_grads(cell, len(hidden), bidirectional, p,
+                                      [s.astype(dtype).astype(np.float64) for s in seqs],
+                                      per_sequence_targets(y, lengths, return_sequences), w, loss,
+                                      return_sequences=return_sequences, alpha=alpha,
+                                      bptt_steps=bptt_steps)
+    out = forward(spec, flat, X, lengths, return_sequences=return_sequences)
+    want_out = ref.outputs(cell, len(hidden), bidirectional, p, [s.astype(dtype) for s in seqs],
+                           return_sequences)
+    if dtype == np.float64:
+        tol = dict(rtol=1e-10, atol=1e-10)
+    else:
+        tol = dict(rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got, want, **tol)
+    g = spec.views(grad)
+    for k in want_g:
+        np.testing.assert_allclose(g[k], want_g[k], err_msg=k, **tol)
+    if return_sequences:
+        for i, L in enumerate(lengths):
+            np.testing.assert_allclose(out[i, :L], want_out[i], **tol)
+            assert np.isnan(out[i, L:]).all()
+    else:
+        np.testing.assert_allclose(out, want_out, **tol)
+    return spec, flat, grad
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("cell", CELLS)
+def test_stacked_ragged_matches_reference(cell, bidirectional, dtype, rng):
+    _compare(cell, (5, 3), bidirectional, [4, 7, 1, 5], 3, 2, "squared_error", False, dtype, rng,
+             alpha=0.01)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("cell", CELLS)
+def test_losses_and_per_step_outputs_match_reference(cell, loss, rng):
+    n_out = 1 if loss == "logistic" else 3
+    _compare(cell, (4,), False, [3, 6, 2], 2, n_out, loss, True, np.float64, rng)
+    _compare(cell, (4,), True, [3, 6, 2], 2, n_out, loss, False, np.float64, rng)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("shape", [
+    dict(lengths=[1], hidden=(1,), n_features=1),          # batch 1, T=1, hidden 1
+    dict(lengths=[1, 1, 1], hidden=(2,), n_features=4),    # T=1 for all
+    dict(lengths=[6], hidden=(1, 1), n_features=2),        # batch 1, stacked hidden 1
+    dict(lengths=[2, 9, 9, 1, 3], hidden=(3,), n_features=1),
+])
+def test_edge_shapes_match_reference(cell, shape, rng):
+    for bidirectional in (False, True):
+        _compare(cell, shape["hidden"], bidirectional, shape["lengths"], shape["n_features"], 2,
+                 "squared_error", False, np.float64, rng)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_truncated_bptt_matches_reference(cell, return_sequences, rng):
+    """bptt_steps=k: state carried, gradients stopped at chunk boundaries."""
+    for k in (1, 2, 3):
+        _compare(cell, (4, 3), False, [7, 5, 2, 6], 2, 2, "squared_error", return_sequences,
+                 np.float64, rng, bptt_steps=k)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_truncated_bptt_with_k_at_least_T_equals_full(cell, rng):
+    spec = NetworkSpec(cell, 2, (3,), False, 1)
+    flat = make_params(spec, rng)
+    X, lengths, _ = make_batch(rng, [5, 3, 4], 2)
+    y = rng.standard_normal((3, 1))
+    w = np.ones(3)
+    full = np.empty_like(flat)
+    trunc = np.empty_like(flat)
+    a = loss_and_grad(spec, flat, full, X, lengths, y, w, "squared_error")
+    for k in (5, 6, 100):
+        b = loss_and_grad(spec, flat, trunc, X, lengths, y, w, "squared_error", bptt_steps=k)
+        assert a == b
+        np.testing.assert_array_equal(full, trunc)
+    # and with k < T the gradients do differ (truncation is real)
+    loss_and_grad(spec, flat, trunc, X, lengths, y, w, "squared_error", bptt_steps=2)
+    assert not np.allclose(full, trunc)
+
+
+def test_blas_and_fixed_order_products_agree(rng):
+    spec = NetworkSpec("lstm", 3, (6, 4), True, 2)
+    flat = make_params(spec, rng)
+    X, lengths, _ = make_batch(rng, [5, 2, 7], 3)
+    y = rng.standard_normal((3, 2))
+    g1, g2 = np.empty_like(flat), np.empty_like(flat)
+    a = loss_and_grad(spec, flat, g1, X, lengths, y, np.ones(3), "squared_error", use_blas=True)
+    b = loss_and_grad(spec, flat, g2, X, lengths, y, np.ones(3), "squared_error", use_blas=False)
+    np.testing.assert_allclose(a, b, rtol=1e-12)
+    np.testing.assert_allclose(g1, g2, rtol=1e-10, atol=1e-12)

@@ -1,0 +1,96 @@
+"""Training throughput of sklstm vs torch on CPU, side by side in one process.
+
+One step = forward + BPTT + Adam update on one batch, float32, MSE loss on a
+dense head over h_n. Prints samples/s and the ratio sklstm / torch.
+
+    python benchmarks/bench_train.py --threads 1 2
+    OPENBLAS_CORETYPE=SKYLAKEX python benchmarks/bench_train.py --threads 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from _common import best_time, header, pin_threads, table
+
+CONFIGS = [(32, 50, 8, 32), (64, 100, 16, 64), (128, 100, 32, 128), (64, 200, 32, 256), (64, 100, 125, 320)]
+
+
+def sklstm_step(cell, B, T, F, H, dtype=np.float32):
+    from sklstm._network import NetworkSpec, loss_and_grad
+    from sklstm._optimizers import AdamOptimizer
+
+    rng = np.random.default_rng(0)
+    spec = NetworkSpec(cell, F, (H,), False, 1)
+    flat = spec.init_params(rng, dtype)
+    grad = np.empty_like(flat)
+    opt = AdamOptimizer(flat.size, dtype, 1e-4)
+    X = rng.standard_normal((B, T, F)).astype(dtype)
+    lengths = np.full(B, T, dtype=np.int64)
+    y = rng.standard_normal((B, 1))
+    w = np.ones(B)
+
+    def step():
+        loss_and_grad(spec, flat, grad, X, lengths, y, w, "squared_error", clip_norm=None)
+        opt.update(flat, grad)
+
+    return step
+
+
+def torch_step(cell, B, T, F, H):
+    import torch
+
+    torch.manual_seed(0)
+    rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](F, H, batch_first=True)
+    head = torch.nn.Linear(H, 1)
+    params = list(rnn.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, lr=1e-4)
+    X = torch.randn(B, T, F)
+    y = torch.randn(B, 1)
+
+    def step():
+        opt.zero_grad()
+        _, h = rnn(X)
+        h_n = h[0] if isinstance(h, tuple) else h
+        loss = torch.nn.functional.mse_loss(head(h_n[-1]), y)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", type=int, nargs="+", default=[1])
+    ap.add_argument("--cells", nargs="+", default=["lstm", "gru"])
+    ap.add_argument("--min-time", type=float, default=1.0)
+    ap.add_argument("--quick", action="store_true", help="first two configurations only")
+    args = ap.parse_args()
+    header("training throughput, forward + BPTT + Adam, float32")
+    try:
+        import torch  # noqa: F401
+
+        have_torch = True
+    except ImportError:
+        have_torch = False
+    rows = []
+    for threads in args.threads:
+        pin_threads(threads)
+        for cell in args.cells:
+            for B, T, F, H in CONFIGS[:2] if args.quick else CONFIGS:
+                t_s = best_time(sklstm_step(cell, B, T, F, H), args.min_time)
+                row = {"cell": cell, "threads": threads, "(B,T,F,H)": f"({B},{T},{F},{H})",
+                       "sklstm samples/s": f"{B / t_s:,.0f}", "torch samples/s": "-", "ratio": "-"}
+                if have_torch:
+                    t_t = best_time(torch_step(cell, B, T, F, H), args.min_time)
+                    row["torch samples/s"] = f"{B / t_t:,.0f}"
+                    row["ratio"] = f"{t_t / t_s:.2f}x"
+                rows.append(row)
+                print(row, flush=True)
+    table(rows, ["cell", "threads", "(B,T,F,H)", "sklstm samples/s", "torch samples/s", "ratio"])
+
+
+if __name__ == "__main__":
+    main()

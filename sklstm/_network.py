@@ -174,32 +174,35 @@ def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep):
     hprev = np.empty((T, B, h), dtype=dt)
     h_n = np.empty((B, h), dtype=dt)
     rec = np.empty((B, gh), dtype=dt)
+    bits = np.empty(gh, dtype=np.int32 if dt == np.float32 else np.int64)
     cell = spec.cell
     c_n = None
     if _has_cell_state(cell):
         cs = np.empty((T, B, h), dtype=dt)
+        tcs = np.empty((T, B, h), dtype=dt)
         gates = xproj  # overwritten in place: pre-activations are not needed later
         c_n = np.empty((B, h), dtype=dt)
         lstm_forward(xproj, whh_t, b_hh, lens, reverse, cell == "lstm", h0, c0,
-                     hs, hprev, cs, gates, h_n, c_n, rec, use_blas)
-        cache = (gates, cs, c0)
+                     hs, hprev, cs, tcs, gates, h_n, c_n, rec, bits, use_blas)
+        cache = (gates, cs, tcs, c0)
     elif cell == "gru":
         gates = np.empty((T, B, gh), dtype=dt)
         hn = np.empty((T, B, h), dtype=dt)
-        gru_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, gates, hn, h_n, rec, use_blas)
+        gru_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, gates, hn, h_n, rec, bits, use_blas)
         cache = (gates, hn)
     else:
-        rnn_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, h_n, rec, use_blas)
+        rnn_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, h_n, rec, bits, use_blas)
         cache = (hs,)
     if not keep:
         return hs, None, h_n, c_n
     return hs, (inp, hprev) + cache, h_n, c_n
 
 
-def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas):
+def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas, need_dx=True):
     """Backward of one direction of one layer; accumulates into the gradient views ``g``.
 
-    Returns the gradient with respect to the layer input, shape (T, B, D).
+    Returns the gradient with respect to the layer input, shape (T, B, D)
+    (None when ``need_dx`` is False: the first layer's input is data).
     """
     inp, hprev = cache[0], cache[1]
     T, B, D = inp.shape
@@ -213,10 +216,10 @@ def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas):
     cell = spec.cell
     dh0 = np.empty((B, h), dtype=dt)
     if _has_cell_state(cell):
-        gates, cs, c0 = cache[2:]
+        gates, cs, tcs, c0 = cache[2:]
         dgx = np.empty((T, B, gh), dtype=dt)
         dc0 = np.empty((B, h), dtype=dt)
-        lstm_backward(dhs, gates, cs, c0, w_hh, lens, reverse, cell == "lstm",
+        lstm_backward(dhs, gates, cs, tcs, c0, w_hh, lens, reverse, cell == "lstm",
                       dgx, dh0, dc0, use_blas)
         dgh = dgx
     elif cell == "gru":
@@ -230,11 +233,19 @@ def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas):
         rnn_backward(dhs, cache[2], w_hh, lens, reverse, dgx, dh0, use_blas)
         dgh = dgx
     dgx2 = dgx.reshape(T * B, gh)
-    dgh2 = dgh.reshape(T * B, gh)
+    ones = np.ones(T * B, dtype=dt)
     g[f"rnn.weight_ih_{sfx}"] += dgx2.T @ inp.reshape(T * B, D)
-    g[f"rnn.bias_ih_{sfx}"] += dgx2.sum(axis=0)
+    db = ones @ dgx2  # column sums as one BLAS gemv (numpy's axis-0 sum is strided)
+    g[f"rnn.bias_ih_{sfx}"] += db
+    if dgh is dgx:
+        g[f"rnn.bias_hh_{sfx}"] += db
+        dgh2 = dgx2
+    else:
+        dgh2 = dgh.reshape(T * B, gh)
+        g[f"rnn.bias_hh_{sfx}"] += ones @ dgh2
     g[f"rnn.weight_hh_{sfx}"] += dgh2.T @ hprev.reshape(T * B, h)
-    g[f"rnn.bias_hh_{sfx}"] += dgh2.sum(axis=0)
+    if not need_dx:
+        return None
     return (dgx2 @ w_ih).reshape(T, B, D)
 
 
@@ -283,8 +294,11 @@ def _stack_backward(spec, v, g, dtop, caches, masks, lens, use_blas):
         dx = None
         for d in range(spec.n_dirs):
             dhs = d_out if spec.n_dirs == 1 else np.ascontiguousarray(d_out[:, :, d * h:(d + 1) * h])
-            dxd = _layer_backward(spec, v, g, layer, d, dhs, caches[layer][d], lens, use_blas)
+            dxd = _layer_backward(spec, v, g, layer, d, dhs, caches[layer][d], lens, use_blas,
+                                  need_dx=layer > 0)
             dx = dxd if dx is None else dx + dxd
+        if layer == 0:
+            break
         if masks[layer] is not None:
             dx *= masks[layer]
         d_out = dx

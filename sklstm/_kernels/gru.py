@@ -11,15 +11,14 @@ Conventions (time-major, length-sorted batch, ``xproj`` including ``b_ih``)
 are those of :mod:`sklstm._kernels.lstm`.
 """
 
-import math
-
 from ._jit import jit
-from ._ops import active_rows, matmul, sigmoid
+from ._math import sigmoid_inplace, tanh_inplace
+from ._ops import active_rows, matmul
 
 
 @jit
 def gru_forward(xproj, whh_t, bhh, lengths, reverse, h0,
-                hs, hprev, gates, hn, h_state, rec, use_blas):
+                hs, hprev, gates, hn, h_state, rec, bits, use_blas):
     """Run one GRU layer over a padded, length-sorted batch.
 
     Parameters
@@ -42,6 +41,8 @@ def gru_forward(xproj, whh_t, bhh, lengths, reverse, h0,
         Output: final state h_n.
     rec : ndarray of shape (B, 3H)
         Workspace.
+    bits : int ndarray of shape (3H,)
+        Workspace of :func:`sklstm._kernels._math.exp_inplace`.
     use_blas : bool
     """
     T = xproj.shape[0]
@@ -63,11 +64,13 @@ def gru_forward(xproj, whh_t, bhh, lengths, reverse, h0,
             r = rec[b]
             hnb = hn[t, b]
             for j in range(2 * H):
-                g[j] = sigmoid(xp[j] + r[j] + bhh[j])
+                g[j] = xp[j] + r[j] + bhh[j]
+            sigmoid_inplace(g[:2 * H], bits[:2 * H])
             for j in range(H):
                 hnb[j] = r[2 * H + j] + bhh[2 * H + j]
             for j in range(H):
-                g[2 * H + j] = math.tanh(xp[2 * H + j] + g[j] * hnb[j])
+                g[2 * H + j] = xp[2 * H + j] + g[j] * hnb[j]
+            tanh_inplace(g[2 * H:], bits[:H])
             hb = h_state[b]
             ht = hs[t, b]
             for j in range(H):

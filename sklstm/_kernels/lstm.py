@@ -12,15 +12,14 @@ padded among longer ones. ``xproj`` holds ``x @ W_ih.T + b_ih`` computed
 beforehand as one big product; ``b_hh`` is added inside the step loop.
 """
 
-import math
-
 from ._jit import jit
-from ._ops import active_rows, matmul, sigmoid
+from ._math import sigmoid_inplace, tanh_inplace
+from ._ops import active_rows, matmul
 
 
 @jit
 def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
-                 hs, hprev, cs, gates, h_state, c_state, rec, use_blas):
+                 hs, hprev, cs, tcs, gates, h_state, c_state, rec, bits, use_blas):
     """Run one LSTM layer over a padded, length-sorted batch.
 
     Parameters
@@ -37,15 +36,18 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
         Gers et al. cell (True) or the 1997 cell (False).
     h0, c0 : ndarray of shape (B, H)
         Initial states.
-    hs, hprev, cs : ndarray of shape (T, B, H)
+    hs, hprev, cs, tcs : ndarray of shape (T, B, H)
         Outputs: h after each step (0 at padding), h before each step, c
-        after each step.
+        after each step and ``tanh(c)``.
     gates : ndarray of shape (T, B, G*H)
         Output: gate activations (after the nonlinearities).
     h_state, c_state : ndarray of shape (B, H)
         Output: final states (h_n, c_n).
     rec : ndarray of shape (B, G*H)
         Workspace.
+    bits : int ndarray of shape (G*H,)
+        Workspace of :func:`sklstm._kernels._math.exp_inplace` (int32 for
+        float32, int64 for float64).
     use_blas : bool
         See :func:`matmul`.
     """
@@ -71,16 +73,14 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
             r = rec[b]
             for j in range(g.shape[0]):
                 g[j] = xp[j] + r[j] + bhh[j]
-            for j in range(gg):
-                g[j] = sigmoid(g[j])
-            for j in range(gg, gg + H):
-                g[j] = math.tanh(g[j])
-            for j in range(og, og + H):
-                g[j] = sigmoid(g[j])
+            sigmoid_inplace(g[:gg], bits[:gg])
+            tanh_inplace(g[gg:gg + H], bits[:H])
+            sigmoid_inplace(g[og:og + H], bits[:H])
             hb = h_state[b]
             cb = c_state[b]
             ht = hs[t, b]
             ct = cs[t, b]
+            tc = tcs[t, b]
             if forget:
                 for j in range(H):
                     cb[j] = g[H + j] * cb[j] + g[j] * g[gg + j]
@@ -89,12 +89,15 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
                     cb[j] = cb[j] + g[j] * g[gg + j]
             for j in range(H):
                 ct[j] = cb[j]
-                hb[j] = g[og + j] * math.tanh(cb[j])
+                tc[j] = cb[j]
+            tanh_inplace(tc, bits[:H])
+            for j in range(H):
+                hb[j] = g[og + j] * tc[j]
                 ht[j] = hb[j]
 
 
 @jit
-def lstm_backward(dhs, gates, cs, c0, whh, lengths, reverse, forget,
+def lstm_backward(dhs, gates, cs, tcs, c0, whh, lengths, reverse, forget,
                   dgates, dh_state, dc_state, use_blas):
     """Backpropagate through one LSTM layer (BPTT).
 
@@ -103,7 +106,7 @@ def lstm_backward(dhs, gates, cs, c0, whh, lengths, reverse, forget,
     dhs : ndarray of shape (T, B, H)
         Gradient of the loss with respect to each step's output ``h``
         (zero at padding).
-    gates, cs : ndarray
+    gates, cs, tcs : ndarray
         As filled by :func:`lstm_forward`.
     c0 : ndarray of shape (B, H)
         Initial cell state of the forward call.
@@ -133,7 +136,7 @@ def lstm_backward(dhs, gates, cs, c0, whh, lengths, reverse, forget,
         for b in range(n):
             g = gates[t, b]
             dg = dgates[t, b]
-            c = cs[t, b]
+            tcb = tcs[t, b]
             if reverse:
                 cp = cs[t + 1, b] if t + 1 < lengths[b] else c0[b]
             else:
@@ -142,7 +145,7 @@ def lstm_backward(dhs, gates, cs, c0, whh, lengths, reverse, forget,
             dhb = dh_state[b]
             dcb = dc_state[b]
             for j in range(H):
-                tc = math.tanh(c[j])
+                tc = tcb[j]
                 o = g[og + j]
                 dht = dh[j] + dhb[j]
                 dg[og + j] = dht * tc * o * (1.0 - o)

@@ -4,15 +4,14 @@ The vanishing-gradient baseline. Conventions are those of
 :mod:`sklstm._kernels.lstm`.
 """
 
-import math
-
 from ._jit import jit
+from ._math import tanh_inplace
 from ._ops import active_rows, matmul
 
 
 @jit
 def rnn_forward(xproj, whh_t, bhh, lengths, reverse, h0,
-                hs, hprev, h_state, rec, use_blas):
+                hs, hprev, h_state, rec, bits, use_blas):
     """Run one tanh-RNN layer over a padded, length-sorted batch.
 
     Parameters
@@ -31,6 +30,8 @@ def rnn_forward(xproj, whh_t, bhh, lengths, reverse, h0,
         Output: final state h_n.
     rec : ndarray of shape (B, H)
         Workspace.
+    bits : int ndarray of shape (H,)
+        Workspace of :func:`sklstm._kernels._math.exp_inplace`.
     use_blas : bool
     """
     T = xproj.shape[0]
@@ -50,7 +51,9 @@ def rnn_forward(xproj, whh_t, bhh, lengths, reverse, h0,
             hb = h_state[b]
             ht = hs[t, b]
             for j in range(H):
-                hb[j] = math.tanh(xp[j] + r[j] + bhh[j])
+                hb[j] = xp[j] + r[j] + bhh[j]
+            tanh_inplace(hb, bits)
+            for j in range(H):
                 ht[j] = hb[j]
 
 

@@ -19,7 +19,7 @@ CONFIGS = [(32, 50, 8, 32), (64, 100, 16, 64), (128, 100, 32, 128), (64, 200, 32
 
 
 def sklstm_step(cell, B, T, F, H, dtype=np.float32):
-    from sklstm._network import NetworkSpec, loss_and_grad
+    from sklstm._network import NetworkSpec, Workspace, loss_and_grad
     from sklstm._optimizers import AdamOptimizer
 
     rng = np.random.default_rng(0)
@@ -31,9 +31,10 @@ def sklstm_step(cell, B, T, F, H, dtype=np.float32):
     lengths = np.full(B, T, dtype=np.int64)
     y = rng.standard_normal((B, 1))
     w = np.ones(B)
+    ws = Workspace()
 
     def step():
-        loss_and_grad(spec, flat, grad, X, lengths, y, w, "squared_error", clip_norm=None)
+        loss_and_grad(spec, flat, grad, X, lengths, y, w, "squared_error", clip_norm=None, workspace=ws)
         opt.update(flat, grad)
 
     return step

@@ -269,6 +269,7 @@ class BaseRecurrent(BaseEstimator, ABC):
             val = (Xp[va], lengths[va], y_enc[va])
             Xp, lengths, y_enc, sw = Xp[tr], lengths[tr], y_enc[tr], sw[tr]
         grad = np.empty_like(self.coefs_flat_)
+        self._workspace = _network.Workspace()
         batch = self._batch_size(Xp.shape[0])
         for _ in range(epochs):
             loss = self._run_epoch(Xp, lengths, y_enc, sw, grad, batch)
@@ -298,6 +299,7 @@ class BaseRecurrent(BaseEstimator, ABC):
                 warnings.warn(
                     f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                     "optimization hasn't converged yet.", ConvergenceWarning)
+        del self._workspace
         if early and self._best_coefs is not None:
             self.coefs_flat_[:] = self._best_coefs
 
@@ -316,7 +318,7 @@ class BaseRecurrent(BaseEstimator, ABC):
             self._spec, self.coefs_flat_, grad, Xb[:, :tmax], lb, yb, wb, self._loss,
             alpha=self.alpha, dropout=self.dropout, rng=self._rng, bptt_steps=self.bptt_steps,
             return_sequences=self.return_sequences, clip_value=self.clip_value,
-            clip_norm=self.clip_norm, use_blas=True)
+            clip_norm=self.clip_norm, use_blas=True, workspace=self._workspace)
         self._optimizer.update(self.coefs_flat_, grad)
         return loss
 

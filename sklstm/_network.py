@@ -142,6 +142,31 @@ class NetworkSpec:
         return flat.astype(dtype)
 
 
+class Workspace:
+    """Buffers kept between training steps, so big arrays are not page-faulted in every batch.
+
+    A training loop creates one and passes it to every :func:`loss_and_grad`
+    call; buffers grow to the largest shape seen. Not shared between
+    threads: prediction allocates its own arrays.
+    """
+
+    def __init__(self):
+        self._bufs = {}
+
+    def get(self, key, shape, dtype):
+        """An uninitialised array of ``shape`` that stays valid until ``key`` is asked again."""
+        size = int(np.prod(shape))
+        buf = self._bufs.get(key)
+        if buf is None or buf.size < size or buf.dtype != dtype:
+            buf = np.empty(size, dtype=dtype)
+            self._bufs[key] = buf
+        return buf[:size].reshape(shape)
+
+
+def _empty(ws, key, shape, dtype):
+    return np.empty(shape, dtype=dtype) if ws is None else ws.get(key, shape, dtype)
+
+
 def _sfx(layer: int, d: int) -> str:
     return f"l{layer}" + ("_reverse" if d else "")
 
@@ -155,7 +180,7 @@ def _tc(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a.T)
 
 
-def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep):
+def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None):
     """One direction of one layer. Returns ``(hs, cache, h_n, c_n)``."""
     T, B, D = inp.shape
     h = spec.hidden[layer]
@@ -165,29 +190,30 @@ def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep):
     b_hh = v[f"rnn.bias_hh_{sfx}"]
     gh = w_ih.shape[0]
     dt = inp.dtype
-    xproj = np.empty((T * B, gh), dtype=dt)
+    key = (layer, d)
+    xproj = _empty(ws, key + ("xproj",), (T * B, gh), dt)
     linear_forward(inp.reshape(T * B, D), _tc(w_ih), v[f"rnn.bias_ih_{sfx}"], xproj, use_blas)
     xproj = xproj.reshape(T, B, gh)
     whh_t = _tc(w_hh)
     reverse = d == 1
-    hs = np.empty((T, B, h), dtype=dt)
-    hprev = np.empty((T, B, h), dtype=dt)
+    hs = _empty(ws, key + ("hs",), (T, B, h), dt)
+    hprev = _empty(ws, key + ("hprev",), (T, B, h), dt)
     h_n = np.empty((B, h), dtype=dt)
     rec = np.empty((B, gh), dtype=dt)
     bits = np.empty(gh, dtype=np.int32 if dt == np.float32 else np.int64)
     cell = spec.cell
     c_n = None
     if _has_cell_state(cell):
-        cs = np.empty((T, B, h), dtype=dt)
-        tcs = np.empty((T, B, h), dtype=dt)
+        cs = _empty(ws, key + ("cs",), (T, B, h), dt)
+        tcs = _empty(ws, key + ("tcs",), (T, B, h), dt)
         gates = xproj  # overwritten in place: pre-activations are not needed later
         c_n = np.empty((B, h), dtype=dt)
         lstm_forward(xproj, whh_t, b_hh, lens, reverse, cell == "lstm", h0, c0,
                      hs, hprev, cs, tcs, gates, h_n, c_n, rec, bits, use_blas)
         cache = (gates, cs, tcs, c0)
     elif cell == "gru":
-        gates = np.empty((T, B, gh), dtype=dt)
-        hn = np.empty((T, B, h), dtype=dt)
+        gates = _empty(ws, key + ("gates",), (T, B, gh), dt)
+        hn = _empty(ws, key + ("hn",), (T, B, h), dt)
         gru_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, gates, hn, h_n, rec, bits, use_blas)
         cache = (gates, hn)
     else:
@@ -198,7 +224,7 @@ def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep):
     return hs, (inp, hprev) + cache, h_n, c_n
 
 
-def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas, need_dx=True):
+def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas, need_dx=True, ws=None):
     """Backward of one direction of one layer; accumulates into the gradient views ``g``.
 
     Returns the gradient with respect to the layer input, shape (T, B, D)
@@ -215,25 +241,25 @@ def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas, need_dx=Tr
     reverse = d == 1
     cell = spec.cell
     dh0 = np.empty((B, h), dtype=dt)
+    key = (layer, d)
+    dgx = _empty(ws, key + ("dgx",), (T, B, gh), dt)
     if _has_cell_state(cell):
         gates, cs, tcs, c0 = cache[2:]
-        dgx = np.empty((T, B, gh), dtype=dt)
         dc0 = np.empty((B, h), dtype=dt)
         lstm_backward(dhs, gates, cs, tcs, c0, w_hh, lens, reverse, cell == "lstm",
                       dgx, dh0, dc0, use_blas)
         dgh = dgx
     elif cell == "gru":
         gates, hn = cache[2:]
-        dgx = np.empty((T, B, gh), dtype=dt)
-        dgh = np.empty((T, B, gh), dtype=dt)
+        dgh = _empty(ws, key + ("dgh",), (T, B, gh), dt)
         tmp = np.empty((B, h), dtype=dt)
         gru_backward(dhs, gates, hn, hprev, w_hh, lens, reverse, dgx, dgh, dh0, tmp, use_blas)
     else:
-        dgx = np.empty((T, B, gh), dtype=dt)
         rnn_backward(dhs, cache[2], w_hh, lens, reverse, dgx, dh0, use_blas)
         dgh = dgx
     dgx2 = dgx.reshape(T * B, gh)
-    ones = np.ones(T * B, dtype=dt)
+    ones = _empty(ws, ("ones",), (T * B,), dt)
+    ones[:] = 1.0
     g[f"rnn.weight_ih_{sfx}"] += dgx2.T @ inp.reshape(T * B, D)
     db = ones @ dgx2  # column sums as one BLAS gemv (numpy's axis-0 sum is strided)
     g[f"rnn.bias_ih_{sfx}"] += db
@@ -260,7 +286,7 @@ def _dropout_mask(rng, shape, p, dt):
     return (keep / (1.0 - p)).astype(dt)
 
 
-def _stack_forward(spec, v, x, lens, states, use_blas, keep, dropout=0.0, rng=None):
+def _stack_forward(spec, v, x, lens, states, use_blas, keep, dropout=0.0, rng=None, ws=None):
     """All layers over a time-major chunk ``x`` of shape (T, B, F).
 
     Returns ``(top, caches, masks, new_states)``; ``top`` is (T, B, head_size).
@@ -275,7 +301,7 @@ def _stack_forward(spec, v, x, lens, states, use_blas, keep, dropout=0.0, rng=No
         outs, lc, ls = [], [], []
         for d in range(spec.n_dirs):
             h0, c0 = states[layer][d]
-            hs, cache, h_n, c_n = _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep)
+            hs, cache, h_n, c_n = _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws)
             outs.append(hs)
             lc.append(cache)
             ls.append((h_n, c_n))
@@ -286,7 +312,7 @@ def _stack_forward(spec, v, x, lens, states, use_blas, keep, dropout=0.0, rng=No
     return inp, caches, masks, new_states
 
 
-def _stack_backward(spec, v, g, dtop, caches, masks, lens, use_blas):
+def _stack_backward(spec, v, g, dtop, caches, masks, lens, use_blas, ws=None):
     """Backward through all layers given the gradient of the top output."""
     d_out = dtop
     for layer in range(len(spec.hidden) - 1, -1, -1):
@@ -295,7 +321,7 @@ def _stack_backward(spec, v, g, dtop, caches, masks, lens, use_blas):
         for d in range(spec.n_dirs):
             dhs = d_out if spec.n_dirs == 1 else np.ascontiguousarray(d_out[:, :, d * h:(d + 1) * h])
             dxd = _layer_backward(spec, v, g, layer, d, dhs, caches[layer][d], lens, use_blas,
-                                  need_dx=layer > 0)
+                                  need_dx=layer > 0, ws=ws)
             dx = dxd if dx is None else dx + dxd
         if layer == 0:
             break
@@ -348,7 +374,7 @@ def sort_batch(X, lengths):
 def loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
                   alpha=0.0, dropout=0.0, rng=None, bptt_steps=None,
                   return_sequences=False, clip_value=None, clip_norm=None,
-                  use_blas=True):
+                  use_blas=True, workspace=None):
     """Loss of one mini-batch and its gradient with respect to ``flat``.
 
     Parameters
@@ -383,6 +409,8 @@ def loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
         Gradient clipping by component and by global L2 norm.
     use_blas : bool
         BLAS products (True) or fixed-order loops.
+    workspace : Workspace or None
+        Buffers reused between calls (a training loop passes one).
 
     Returns
     -------
@@ -412,7 +440,7 @@ def loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
         clens = np.ascontiguousarray(np.minimum(lens[:nb] - t0, t1 - t0))
         st = [[(h[:nb], None if c is None else c[:nb]) for h, c in layer] for layer in states]
         top, caches, masks, states = _stack_forward(
-            spec, v, x[t0:t1, :nb], clens, st, use_blas, True, dropout, rng)
+            spec, v, x[t0:t1, :nb], clens, st, use_blas, True, dropout, rng, workspace)
         if return_sequences:
             valid = np.arange(t1 - t0)[:, None] < clens[None, :]
             feat = top[valid]
@@ -439,12 +467,13 @@ def loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
         dfeat = dlogits @ v["head.weight"]
         if hmask is not None:
             dfeat *= hmask
-        dtop = np.zeros_like(top)
+        dtop = _empty(workspace, ("dtop",), top.shape, dt)
+        dtop[...] = 0.0
         if return_sequences:
             dtop[valid] = dfeat
         else:
             _scatter_last(spec, dtop, rows, steps, dfeat)
-        _stack_backward(spec, v, g, dtop, caches, masks, clens, use_blas)
+        _stack_backward(spec, v, g, dtop, caches, masks, clens, use_blas, workspace)
     if alpha:
         wm = spec.weight_mask()
         wv = flat[wm].astype(np.float64)

@@ -200,7 +200,7 @@ def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None
     hprev = _empty(ws, key + ("hprev",), (T, B, h), dt)
     h_n = np.empty((B, h), dtype=dt)
     rec = np.empty((B, gh), dtype=dt)
-    bits = np.empty(gh, dtype=np.int32 if dt == np.float32 else np.int64)
+    bits = np.empty(B * gh, dtype=np.int32 if dt == np.float32 else np.int64)
     cell = spec.cell
     c_n = None
     if _has_cell_state(cell):

@@ -12,7 +12,7 @@ are those of :mod:`sklstm._kernels.lstm`.
 """
 
 from ._jit import jit
-from ._math import sigmoid_inplace, tanh_inplace
+from ._math import act_range, gate_vectors, tanh_range, unit
 from ._ops import active_rows, matmul
 
 
@@ -41,12 +41,13 @@ def gru_forward(xproj, whh_t, bhh, lengths, reverse, h0,
         Output: final state h_n.
     rec : ndarray of shape (B, 3H)
         Workspace.
-    bits : int ndarray of shape (3H,)
+    bits : int ndarray of shape (B*3H,)
         Workspace of :func:`sklstm._kernels._math.exp_inplace`.
     use_blas : bool
     """
-    T = xproj.shape[0]
+    T, B, G = xproj.shape
     H = h0.shape[1]
+    scale, alpha, beta = gate_vectors(gates, 2, H, -1)  # r and z: sigmoid
     h_state[:] = h0
     for s in range(T):
         t = T - 1 - s if reverse else s
@@ -61,22 +62,23 @@ def gru_forward(xproj, whh_t, bhh, lengths, reverse, h0,
         for b in range(n):
             g = gates[t, b]
             xp = xproj[t, b]
-            r = rec[b]
+            rb = rec[b]
             hnb = hn[t, b]
             for j in range(2 * H):
-                g[j] = xp[j] + r[j] + bhh[j]
-            sigmoid_inplace(g[:2 * H], bits[:2 * H])
+                g[j] = xp[j] + rb[j] + bhh[j]
+            act_range(g[:2 * H], scale, alpha, beta, bits)
             for j in range(H):
-                hnb[j] = r[2 * H + j] + bhh[2 * H + j]
+                hnb[j] = rb[2 * H + j] + bhh[2 * H + j]
             for j in range(H):
                 g[2 * H + j] = xp[2 * H + j] + g[j] * hnb[j]
-            tanh_inplace(g[2 * H:], bits[:H])
+            tanh_range(g[2 * H:], g[2 * H:], bits)
             hb = h_state[b]
             ht = hs[t, b]
             for j in range(H):
                 z = g[H + j]
-                hb[j] = (1.0 - z) * g[2 * H + j] + z * hb[j]
-                ht[j] = hb[j]
+                v = g[2 * H + j] + z * (hb[j] - g[2 * H + j])
+                hb[j] = v
+                ht[j] = v
 
 
 @jit
@@ -105,8 +107,9 @@ def gru_backward(dhs, gates, hn, hprev, whh, lengths, reverse,
         Workspace.
     use_blas : bool
     """
-    T = gates.shape[0]
+    T, B, G = gates.shape
     H = hprev.shape[2]
+    one = unit(gates)
     dh_state[:] = 0.0
     for s in range(T):
         t = s if reverse else T - 1 - s
@@ -128,9 +131,9 @@ def gru_backward(dhs, gates, hn, hprev, whh, lengths, reverse,
                 z = g[H + j]
                 nn = g[2 * H + j]
                 dht = dh[j] + dhb[j]
-                dnp = dht * (1.0 - z) * (1.0 - nn * nn)
-                dzp = dht * (hp[j] - nn) * z * (1.0 - z)
-                drp = dnp * hnb[j] * r * (1.0 - r)
+                dnp = dht * (one - z) * (one - nn * nn)
+                dzp = dht * (hp[j] - nn) * z * (one - z)
+                drp = dnp * hnb[j] * r * (one - r)
                 dx[j] = drp
                 dx[H + j] = dzp
                 dx[2 * H + j] = dnp

@@ -10,10 +10,12 @@ decreasing length (see :func:`active_rows`); padded steps produce ``h = 0``
 and leave the state untouched, so a sequence's result is the same alone or
 padded among longer ones. ``xproj`` holds ``x @ W_ih.T + b_ih`` computed
 beforehand as one big product; ``b_hh`` is added inside the step loop.
+Elementwise passes index flat views of the (T, B, ...) arrays so every
+loop runs over contiguous memory and vectorizes.
 """
 
 from ._jit import jit
-from ._math import sigmoid_inplace, tanh_inplace
+from ._math import act_range, gate_vectors, tanh_range, unit
 from ._ops import active_rows, matmul
 
 
@@ -40,23 +42,27 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
         Outputs: h after each step (0 at padding), h before each step, c
         after each step and ``tanh(c)``.
     gates : ndarray of shape (T, B, G*H)
-        Output: gate activations (after the nonlinearities).
+        Output: gate activations (after the nonlinearities); may be the
+        same array as ``xproj``.
     h_state, c_state : ndarray of shape (B, H)
         Output: final states (h_n, c_n).
     rec : ndarray of shape (B, G*H)
         Workspace.
-    bits : int ndarray of shape (G*H,)
-        Workspace of :func:`sklstm._kernels._math.exp_inplace` (int32 for
+    bits : int ndarray of shape (B*G*H,)
+        Workspace of :func:`sklstm._kernels._math.exp_range` (int32 for
         float32, int64 for float64).
     use_blas : bool
         See :func:`matmul`.
     """
-    T = xproj.shape[0]
+    T, B, G = xproj.shape
     H = h0.shape[1]
-    h_state[:] = h0
-    c_state[:] = c0
     og = 3 * H if forget else 2 * H
     gg = 2 * H if forget else H
+    scale, alpha, beta = gate_vectors(gates, G // H, H, gg // H)
+    gf = gates.reshape(T * B * G)
+    tf = tcs.reshape(T * B * H)
+    h_state[:] = h0
+    c_state[:] = c0
     for s in range(T):
         t = T - 1 - s if reverse else s
         n = active_rows(lengths, t)
@@ -70,17 +76,15 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
         for b in range(n):
             g = gates[t, b]
             xp = xproj[t, b]
-            r = rec[b]
-            for j in range(g.shape[0]):
-                g[j] = xp[j] + r[j] + bhh[j]
-            sigmoid_inplace(g[:gg], bits[:gg])
-            tanh_inplace(g[gg:gg + H], bits[:H])
-            sigmoid_inplace(g[og:og + H], bits[:H])
-            hb = h_state[b]
+            rb = rec[b]
+            for j in range(G):
+                g[j] = xp[j] + rb[j] + bhh[j]
+        base = t * B * G
+        act_range(gf[base:base + n * G], scale, alpha, beta, bits)
+        for b in range(n):
+            g = gates[t, b]
             cb = c_state[b]
-            ht = hs[t, b]
             ct = cs[t, b]
-            tc = tcs[t, b]
             if forget:
                 for j in range(H):
                     cb[j] = g[H + j] * cb[j] + g[j] * g[gg + j]
@@ -89,11 +93,17 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
                     cb[j] = cb[j] + g[j] * g[gg + j]
             for j in range(H):
                 ct[j] = cb[j]
-                tc[j] = cb[j]
-            tanh_inplace(tc, bits[:H])
+        hbase = t * B * H
+        tanh_range(cs.reshape(T * B * H)[hbase:hbase + n * H], tf[hbase:hbase + n * H], bits)
+        for b in range(n):
+            g = gates[t, b]
+            tc = tcs[t, b]
+            hb = h_state[b]
+            ht = hs[t, b]
             for j in range(H):
-                hb[j] = g[og + j] * tc[j]
-                ht[j] = hb[j]
+                v = g[og + j] * tc[j]
+                hb[j] = v
+                ht[j] = v
 
 
 @jit
@@ -121,10 +131,11 @@ def lstm_backward(dhs, gates, cs, tcs, c0, whh, lengths, reverse, forget,
     use_blas : bool
         See :func:`matmul`.
     """
-    T = gates.shape[0]
+    T, B, G = gates.shape
     H = c0.shape[1]
     og = 3 * H if forget else 2 * H
     gg = 2 * H if forget else H
+    one = unit(gates)
     dh_state[:] = 0.0
     dc_state[:] = 0.0
     for s in range(T):
@@ -137,27 +148,27 @@ def lstm_backward(dhs, gates, cs, tcs, c0, whh, lengths, reverse, forget,
             g = gates[t, b]
             dg = dgates[t, b]
             tcb = tcs[t, b]
+            dh = dhs[t, b]
             if reverse:
                 cp = cs[t + 1, b] if t + 1 < lengths[b] else c0[b]
             else:
                 cp = cs[t - 1, b] if t > 0 else c0[b]
-            dh = dhs[t, b]
             dhb = dh_state[b]
             dcb = dc_state[b]
             for j in range(H):
                 tc = tcb[j]
-                o = g[og + j]
+                ov = g[og + j]
                 dht = dh[j] + dhb[j]
-                dg[og + j] = dht * tc * o * (1.0 - o)
-                dct = dcb[j] + dht * o * (1.0 - tc * tc)
-                i = g[j]
-                gj = g[gg + j]
-                dg[j] = dct * gj * i * (1.0 - i)
-                dg[gg + j] = dct * i * (1.0 - gj * gj)
-                if forget:
-                    f = g[H + j]
-                    dg[H + j] = dct * cp[j] * f * (1.0 - f)
-                    dcb[j] = dct * f
-                else:
-                    dcb[j] = dct
+                dg[og + j] = dht * tc * ov * (one - ov)
+                dct = dcb[j] + dht * ov * (one - tc * tc)
+                iv = g[j]
+                gv = g[gg + j]
+                dg[j] = dct * gv * iv * (one - iv)
+                dg[gg + j] = dct * iv * (one - gv * gv)
+                dcb[j] = dct
+            if forget:
+                for j in range(H):
+                    fv = g[H + j]
+                    dg[H + j] = dcb[j] * cp[j] * fv * (one - fv)
+                    dcb[j] = dcb[j] * fv
         matmul(dgates[t, :n], whh, dh_state[:n], use_blas)

@@ -5,7 +5,7 @@ The vanishing-gradient baseline. Conventions are those of
 """
 
 from ._jit import jit
-from ._math import tanh_inplace
+from ._math import tanh_range, unit
 from ._ops import active_rows, matmul
 
 
@@ -30,12 +30,12 @@ def rnn_forward(xproj, whh_t, bhh, lengths, reverse, h0,
         Output: final state h_n.
     rec : ndarray of shape (B, H)
         Workspace.
-    bits : int ndarray of shape (H,)
+    bits : int ndarray of shape (B*H,)
         Workspace of :func:`sklstm._kernels._math.exp_inplace`.
     use_blas : bool
     """
-    T = xproj.shape[0]
-    H = h0.shape[1]
+    T, B, H = xproj.shape
+    hf = hs.reshape(T * B * H)
     h_state[:] = h0
     for s in range(T):
         t = T - 1 - s if reverse else s
@@ -46,15 +46,15 @@ def rnn_forward(xproj, whh_t, bhh, lengths, reverse, h0,
             continue
         matmul(h_state[:n], whh_t, rec[:n], use_blas)
         for b in range(n):
-            xp = xproj[t, b]
-            r = rec[b]
-            hb = h_state[b]
             ht = hs[t, b]
+            xp = xproj[t, b]
+            rb = rec[b]
             for j in range(H):
-                hb[j] = xp[j] + r[j] + bhh[j]
-            tanh_inplace(hb, bits)
-            for j in range(H):
-                ht[j] = hb[j]
+                ht[j] = xp[j] + rb[j] + bhh[j]
+        base = t * B * H
+        blk = hf[base:base + n * H]
+        tanh_range(blk, blk, bits)
+        h_state[:n] = hs[t, :n]
 
 
 @jit
@@ -76,8 +76,8 @@ def rnn_backward(dhs, hs, whh, lengths, reverse, dgates, dh_state, use_blas):
         Output: gradient with respect to ``h0``.
     use_blas : bool
     """
-    T = hs.shape[0]
-    H = hs.shape[2]
+    T, B, H = hs.shape
+    one = unit(hs)
     dh_state[:] = 0.0
     for s in range(T):
         t = s if reverse else T - 1 - s
@@ -88,8 +88,8 @@ def rnn_backward(dhs, hs, whh, lengths, reverse, dgates, dh_state, use_blas):
         for b in range(n):
             h = hs[t, b]
             dh = dhs[t, b]
-            dhb = dh_state[b]
             dg = dgates[t, b]
+            dhb = dh_state[b]
             for j in range(H):
-                dg[j] = (dh[j] + dhb[j]) * (1.0 - h[j] * h[j])
+                dg[j] = (dh[j] + dhb[j]) * (one - h[j] * h[j])
         matmul(dgates[t, :n], whh, dh_state[:n], use_blas)

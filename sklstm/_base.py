@@ -183,6 +183,11 @@ class BaseRecurrent(BaseEstimator, ABC):
         self._validate_params()
         return self._fit(X, y, sample_weight, incremental=False)
 
+    def _partial_fit(self, X, y, sample_weight=None, classes=None):
+        if not hasattr(self, "coefs_flat_"):
+            self._validate_params()
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
     def _fit(self, X, y, sample_weight, incremental, classes=None):
         if self.device == "cuda":
             raise ValueError("device='cuda' is not available in this version of sklstm; use device='cpu'.")
@@ -271,6 +276,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         grad = np.empty_like(self.coefs_flat_)
         self._workspace = _network.Workspace()
         batch = self._batch_size(Xp.shape[0])
+        bar = self._progress_bar(epochs)
         for _ in range(epochs):
             loss = self._run_epoch(Xp, lengths, y_enc, sw, grad, batch)
             self.n_iter_ += 1
@@ -278,15 +284,15 @@ class BaseRecurrent(BaseEstimator, ABC):
             self.loss_curve_.append(loss)
             self.loss_ = loss
             self._optimizer.iteration_ends(self.t_)
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
             if incremental:
                 self.best_loss_ = min(self.best_loss_, loss)
+                self._advance(bar, loss)
                 continue
             if early:
                 self._update_validation(*val)
             else:
                 self._update_no_improvement(loss)
+            self._advance(bar, loss)
             if self._no_improvement_count > self.n_iter_no_change:
                 what = "Validation score" if early else "Training loss"
                 msg = (f"{what} did not improve more than tol={self.tol} for "
@@ -300,8 +306,27 @@ class BaseRecurrent(BaseEstimator, ABC):
                     f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                     "optimization hasn't converged yet.", ConvergenceWarning)
         del self._workspace
+        if bar is not None:
+            bar.close()
         if early and self._best_coefs is not None:
             self.coefs_flat_[:] = self._best_coefs
+
+    def _progress_bar(self, epochs):
+        """A tqdm bar over epochs when ``verbose`` (None otherwise)."""
+        if not self.verbose:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=epochs, desc=type(self).__name__, unit="epoch", leave=True)
+
+    def _advance(self, bar, loss):
+        if bar is None:
+            return
+        post = {"loss": f"{loss:.5g}"}
+        if self.validation_scores_:
+            post["val_score"] = f"{self.validation_scores_[-1]:.4g}"
+        bar.set_postfix(post)
+        bar.update(1)
 
     def _run_epoch(self, Xp, lengths, y_enc, sw, grad, batch):
         n = Xp.shape[0]

@@ -232,6 +232,31 @@ class LSTMClassifier(ClassifierMixin, BaseRecurrent):
     def _decode_enc(self, y_enc):
         return y_enc[..., 0].astype(np.int64) if self._loss == "logistic" else y_enc
 
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over ``(X, y)``, continuing from the current state.
+
+        Parameters
+        ----------
+        X : 3D array-like, list of arrays, or 2D array-like
+        y : array-like
+        classes : array-like, default=None
+            All classes that will ever appear; required on the first call
+            unless ``y`` is a multilabel indicator matrix.
+        sample_weight : array-like of shape (n,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        first = not hasattr(self, "coefs_flat_")
+        if first and classes is None and type_of_target(y) != "multilabel-indicator":
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if not first and classes is not None and not np.array_equal(np.sort(np.asarray(classes)),
+                                                                       self.classes_):
+            raise ValueError(f"`classes={list(classes)}` is not the same as on the first call "
+                             f"to partial_fit: {list(self.classes_)}.")
+        return self._partial_fit(X, y, sample_weight=sample_weight, classes=classes)
+
     def predict_proba(self, X):
         """Class probabilities.
 

@@ -26,6 +26,7 @@ from ._kernels.head import clip_by_value, global_norm, linear_forward, scale_inp
 from ._kernels.lstm import lstm_backward, lstm_forward
 from ._kernels.rnn import rnn_backward, rnn_forward
 from ._losses import loss_and_output_grad
+from ._threads import single_threaded_step_blas
 
 __all__ = ["NetworkSpec", "CELL_GATES"]
 
@@ -371,7 +372,17 @@ def sort_batch(X, lengths):
     return x, lens, perm
 
 
-def loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
+def loss_and_grad(*args, **kwargs):
+    """Loss of one mini-batch and its gradient; see :func:`_loss_and_grad`.
+
+    The kernels' BLAS is held at one thread for the call (see
+    :mod:`sklstm._threads`).
+    """
+    with single_threaded_step_blas():
+        return _loss_and_grad(*args, **kwargs)
+
+
+def _loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
                   alpha=0.0, dropout=0.0, rng=None, bptt_steps=None,
                   return_sequences=False, clip_value=None, clip_norm=None,
                   use_blas=True, workspace=None):

@@ -138,6 +138,21 @@ class LSTMRegressor(RegressorMixin, BaseRecurrent):
             raise ValueError(f"y has {enc.shape[-1]} targets but the model was fitted with {self.n_outputs_}.")
         return enc
 
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``(X, y)``, continuing from the current state.
+
+        Parameters
+        ----------
+        X : 3D array-like, list of arrays, or 2D array-like
+        y : array-like
+        sample_weight : array-like of shape (n,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        return self._partial_fit(X, y, sample_weight=sample_weight)
+
     def _validation_score(self, Xp, lengths, y_enc):
         pred = self._raw_output(Xp, lengths).astype(np.float64)
         if self.return_sequences:

@@ -1,0 +1,74 @@
+"""Which BLAS the compiled step loops use, and keeping it single-threaded while they run.
+
+numba's ``np.dot`` calls the BLAS that scipy was built with (through
+``scipy.linalg.cython_blas``), which is often a different library from the
+one numpy's ``@`` uses. The per-timestep recurrent products are small, and a
+multi-threaded BLAS spends more time waking threads than computing them
+(measured: 8x slower with 2 threads at hidden 32). While a training step
+runs, that one library is held at one thread; numpy's BLAS keeps its
+threads for the large weight-gradient products. The previous setting is
+restored afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+__all__ = ["step_blas_controllers", "single_threaded_step_blas"]
+
+_CACHE = {}
+
+
+def _numba_blas_dir():
+    """Folder of the BLAS bundled with scipy's wheel (what numba's np.dot calls), or None.
+
+    Other layouts (conda, system packages) usually share one BLAS between
+    numpy and scipy; it is then left alone.
+    """
+    try:
+        import scipy
+
+        folder = os.path.realpath(os.path.join(os.path.dirname(scipy.__file__), os.pardir, "scipy.libs"))
+        return folder if os.path.isdir(folder) else None
+    except Exception:  # noqa: BLE001 - any failure means: leave the BLAS alone
+        return None
+
+
+def step_blas_controllers():
+    """threadpoolctl controllers of the BLAS used inside compiled kernels (possibly empty)."""
+    if "controllers" not in _CACHE:
+        controllers = []
+        folder = _numba_blas_dir()
+        if folder is not None:
+            try:
+                from threadpoolctl import ThreadpoolController
+
+                import scipy.linalg  # noqa: F401 - make sure the library is loaded
+
+                controllers = [c for c in ThreadpoolController().lib_controllers
+                               if c.user_api == "blas"
+                               and os.path.realpath(c.filepath).startswith(folder + os.sep)]
+            except Exception:  # noqa: BLE001
+                controllers = []
+        _CACHE["controllers"] = controllers
+    return _CACHE["controllers"]
+
+
+@contextmanager
+def single_threaded_step_blas():
+    """Hold the kernels' BLAS at one thread inside the block, then restore it."""
+    saved = []
+    for c in step_blas_controllers():
+        try:
+            n = c.get_num_threads()
+            if n != 1:
+                c.set_num_threads(1)
+                saved.append((c, n))
+        except Exception:  # noqa: BLE001
+            pass
+    try:
+        yield
+    finally:
+        for c, n in saved:
+            c.set_num_threads(n)

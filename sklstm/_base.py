@@ -141,6 +141,7 @@ class BaseRecurrent(BaseEstimator, ABC):
             Xp, lengths = check_sequences(X, dtype=dt)
             n_features = Xp.shape[2]
             if reset:
+                self._warn_if_transposed(X, Xp)
                 self.n_features_in_ = n_features
                 if hasattr(self, "feature_names_in_"):
                     del self.feature_names_in_
@@ -150,6 +151,15 @@ class BaseRecurrent(BaseEstimator, ABC):
         X2 = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1)
         Xp = np.ascontiguousarray(X2, dtype=dt)[:, None, :]
         return Xp, np.ones(Xp.shape[0], dtype=np.int64)
+
+    @staticmethod
+    def _warn_if_transposed(X, Xp):
+        """Warn (never fail) when a 3D array looks like the aeon/sktime (n, channels, T) layout."""
+        if getattr(X, "ndim", 0) == 3 and Xp.shape[2] > 4 * Xp.shape[1]:
+            warnings.warn(
+                f"X has shape {Xp.shape} = (n_sequences, n_timesteps, n_features): {Xp.shape[2]} "
+                f"features per step over {Xp.shape[1]} steps. If X is in the (n, channels, T) "
+                "layout of aeon/sktime, pass X.transpose(0, 2, 1).", UserWarning, stacklevel=4)
 
     def _check_feature_count(self, n_features):
         if n_features != self.n_features_in_:
@@ -191,6 +201,8 @@ class BaseRecurrent(BaseEstimator, ABC):
     def _fit(self, X, y, sample_weight, incremental, classes=None):
         if self.device == "cuda":
             raise ValueError("device='cuda' is not available in this version of sklstm; use device='cpu'.")
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         first = not (incremental or self.warm_start) or not hasattr(self, "coefs_flat_")
         Xp, lengths = self._validate_X(X, reset=first)
         y_enc = self._encode_targets(y, lengths, reset=first, classes=classes)

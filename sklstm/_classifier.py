@@ -7,6 +7,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelBinarizer, LabelEncoder
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.validation import column_or_1d
 
 from ._base import BaseRecurrent
 from ._sequences import check_targets_per_step
@@ -143,7 +144,7 @@ class LSTMClassifier(ClassifierMixin, BaseRecurrent):
         else:
             flat = np.asarray(y) if not hasattr(y, "iloc") else y.to_numpy()
             if flat.ndim == 2 and flat.shape[1] == 1:
-                flat = flat.ravel()
+                flat = column_or_1d(flat, warn=True)
         kind = type_of_target(flat, input_name="y")
         if kind not in ("binary", "multiclass", "multilabel-indicator"):
             raise ValueError(f"Unknown label type: {kind!r}. LSTMClassifier needs binary, multiclass "

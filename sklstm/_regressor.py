@@ -205,6 +205,12 @@ class LSTMRegressor(RegressorMixin, BaseRecurrent):
         return float(r2_score(truth, pred.reshape(len(truth), -1)))
 
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
 class GRURegressor(LSTMRegressor):
     """:class:`LSTMRegressor` with ``cell="gru"`` by default (Cho et al. 2014).
 

@@ -197,24 +197,26 @@ def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None
     xproj = xproj.reshape(T, B, gh)
     whh_t = _tc(w_hh)
     reverse = d == 1
+    S = T if keep else 1  # inference keeps only the current step of the caches
     hs = _empty(ws, key + ("hs",), (T, B, h), dt)
-    hprev = _empty(ws, key + ("hprev",), (T, B, h), dt)
+    hprev = _empty(ws, key + ("hprev",), (S, B, h), dt)
     h_n = np.empty((B, h), dtype=dt)
     rec = np.empty((B, gh), dtype=dt)
     bits = np.empty(B * gh, dtype=np.int32 if dt == np.float32 else np.int64)
     cell = spec.cell
     c_n = None
     if _has_cell_state(cell):
-        cs = _empty(ws, key + ("cs",), (T, B, h), dt)
-        tcs = _empty(ws, key + ("tcs",), (T, B, h), dt)
-        gates = xproj  # overwritten in place: pre-activations are not needed later
+        cs = _empty(ws, key + ("cs",), (S, B, h), dt)
+        tcs = _empty(ws, key + ("tcs",), (S, B, h), dt)
+        # training overwrites the pre-activations in place (not needed later)
+        gates = xproj if keep else np.empty((1, B, gh), dtype=dt)
         c_n = np.empty((B, h), dtype=dt)
         lstm_forward(xproj, whh_t, b_hh, lens, reverse, cell == "lstm", h0, c0,
                      hs, hprev, cs, tcs, gates, h_n, c_n, rec, bits, use_blas)
         cache = (gates, cs, tcs, c0)
     elif cell == "gru":
-        gates = _empty(ws, key + ("gates",), (T, B, gh), dt)
-        hn = _empty(ws, key + ("hn",), (T, B, h), dt)
+        gates = _empty(ws, key + ("gates",), (S, B, gh), dt)
+        hn = _empty(ws, key + ("hn",), (S, B, h), dt)
         gru_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, gates, hn, h_n, rec, bits, use_blas)
         cache = (gates, hn)
     else:

@@ -31,11 +31,13 @@ def gru_forward(xproj, whh_t, bhh, lengths, reverse, h0,
     lengths : int64 ndarray of shape (B,), sorted decreasing
     reverse : bool
     h0 : ndarray of shape (B, H)
-    hs, hprev : ndarray of shape (T, B, H)
-        Outputs: h after each step (0 at padding) and h before each step.
-    gates : ndarray of shape (T, B, 3H)
+    hs : ndarray of shape (T, B, H)
+        Output: h after each step (0 at padding).
+    hprev : ndarray of shape (S, B, H)
+        Output: h before each step (S = T for training, 1 for inference).
+    gates : ndarray of shape (S, B, 3H)
         Output: ``r, z, n`` after their nonlinearities.
-    hn : ndarray of shape (T, B, H)
+    hn : ndarray of shape (S, B, H)
         Output: ``W_hn h + b_hn`` (needed by the backward pass).
     h_state : ndarray of shape (B, H)
         Output: final state h_n.
@@ -48,22 +50,24 @@ def gru_forward(xproj, whh_t, bhh, lengths, reverse, h0,
     T, B, G = xproj.shape
     H = h0.shape[1]
     scale, alpha, beta = gate_vectors(gates, 2, H, -1)  # r and z: sigmoid
+    S = gates.shape[0]  # T when the backward pass needs every step, else 1 (inference)
     h_state[:] = h0
     for s in range(T):
         t = T - 1 - s if reverse else s
+        ts = t if S == T else 0
         n = active_rows(lengths, t)
         hs[t] = 0.0
-        hprev[t] = h_state
-        gates[t, n:] = 0.0
-        hn[t, n:] = 0.0
+        hprev[ts] = h_state
+        gates[ts, n:] = 0.0
+        hn[ts, n:] = 0.0
         if n == 0:
             continue
         matmul(h_state[:n], whh_t, rec[:n], use_blas)
         for b in range(n):
-            g = gates[t, b]
+            g = gates[ts, b]
             xp = xproj[t, b]
             rb = rec[b]
-            hnb = hn[t, b]
+            hnb = hn[ts, b]
             for j in range(2 * H):
                 g[j] = xp[j] + rb[j] + bhh[j]
             act_range(g[:2 * H], scale, alpha, beta, bits)

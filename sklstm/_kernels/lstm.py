@@ -38,10 +38,13 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
         Gers et al. cell (True) or the 1997 cell (False).
     h0, c0 : ndarray of shape (B, H)
         Initial states.
-    hs, hprev, cs, tcs : ndarray of shape (T, B, H)
-        Outputs: h after each step (0 at padding), h before each step, c
-        after each step and ``tanh(c)``.
-    gates : ndarray of shape (T, B, G*H)
+    hs : ndarray of shape (T, B, H)
+        Output: h after each step (0 at padding).
+    hprev, cs, tcs : ndarray of shape (S, B, H)
+        Outputs: h before each step, c after each step and ``tanh(c)``.
+        S = T keeps every step for the backward pass; S = 1 (inference)
+        keeps only the current step.
+    gates : ndarray of shape (S, B, G*H)
         Output: gate activations (after the nonlinearities); may be the
         same array as ``xproj``.
     h_state, c_state : ndarray of shape (B, H)
@@ -59,32 +62,35 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
     og = 3 * H if forget else 2 * H
     gg = 2 * H if forget else H
     scale, alpha, beta = gate_vectors(gates, G // H, H, gg // H)
-    gf = gates.reshape(T * B * G)
-    tf = tcs.reshape(T * B * H)
+    S = gates.shape[0]  # T when the backward pass needs every step, else 1 (inference)
+    gf = gates.reshape(S * B * G)
+    cf = cs.reshape(S * B * H)
+    tf = tcs.reshape(S * B * H)
     h_state[:] = h0
     c_state[:] = c0
     for s in range(T):
         t = T - 1 - s if reverse else s
+        ts = t if S == T else 0
         n = active_rows(lengths, t)
         hs[t] = 0.0
-        hprev[t] = h_state
-        gates[t, n:] = 0.0
-        cs[t, n:] = c_state[n:]
+        hprev[ts] = h_state
+        gates[ts, n:] = 0.0
+        cs[ts, n:] = c_state[n:]
         if n == 0:
             continue
         matmul(h_state[:n], whh_t, rec[:n], use_blas)
         for b in range(n):
-            g = gates[t, b]
+            g = gates[ts, b]
             xp = xproj[t, b]
             rb = rec[b]
             for j in range(G):
                 g[j] = xp[j] + rb[j] + bhh[j]
-        base = t * B * G
+        base = ts * B * G
         act_range(gf[base:base + n * G], scale, alpha, beta, bits)
         for b in range(n):
-            g = gates[t, b]
+            g = gates[ts, b]
             cb = c_state[b]
-            ct = cs[t, b]
+            ct = cs[ts, b]
             if forget:
                 for j in range(H):
                     cb[j] = g[H + j] * cb[j] + g[j] * g[gg + j]
@@ -93,11 +99,11 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
                     cb[j] = cb[j] + g[j] * g[gg + j]
             for j in range(H):
                 ct[j] = cb[j]
-        hbase = t * B * H
-        tanh_range(cs.reshape(T * B * H)[hbase:hbase + n * H], tf[hbase:hbase + n * H], bits)
+        hbase = ts * B * H
+        tanh_range(cf[hbase:hbase + n * H], tf[hbase:hbase + n * H], bits)
         for b in range(n):
-            g = gates[t, b]
-            tc = tcs[t, b]
+            g = gates[ts, b]
+            tc = tcs[ts, b]
             hb = h_state[b]
             ht = hs[t, b]
             for j in range(H):

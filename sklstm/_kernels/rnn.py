@@ -24,8 +24,10 @@ def rnn_forward(xproj, whh_t, bhh, lengths, reverse, h0,
     lengths : int64 ndarray of shape (B,), sorted decreasing
     reverse : bool
     h0 : ndarray of shape (B, H)
-    hs, hprev : ndarray of shape (T, B, H)
-        Outputs: h after each step (0 at padding) and h before each step.
+    hs : ndarray of shape (T, B, H)
+        Output: h after each step (0 at padding).
+    hprev : ndarray of shape (S, B, H)
+        Output: h before each step (S = T for training, 1 for inference).
     h_state : ndarray of shape (B, H)
         Output: final state h_n.
     rec : ndarray of shape (B, H)
@@ -36,12 +38,13 @@ def rnn_forward(xproj, whh_t, bhh, lengths, reverse, h0,
     """
     T, B, H = xproj.shape
     hf = hs.reshape(T * B * H)
+    S = hprev.shape[0]  # T for training, 1 for inference
     h_state[:] = h0
     for s in range(T):
         t = T - 1 - s if reverse else s
         n = active_rows(lengths, t)
         hs[t] = 0.0
-        hprev[t] = h_state
+        hprev[t if S == T else 0] = h_state
         if n == 0:
             continue
         matmul(h_state[:n], whh_t, rec[:n], use_blas)

@@ -14,7 +14,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
@@ -23,7 +23,7 @@ from ._losses import output_activation
 from ._network import NetworkSpec
 from ._optimizers import make_optimizer
 from ._sequences import check_sequences, is_sequence_input
-from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, check_is_fitted, validate_data
+from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, validate_data
 
 __all__ = ["BaseRecurrent"]
 
@@ -384,8 +384,15 @@ class BaseRecurrent(BaseEstimator, ABC):
         return _network.forward(self._spec, self.coefs_flat_, Xp, lengths,
                                 return_sequences=self.return_sequences and head, head=head)
 
+    def _check_fitted(self):
+        """Cheap ``check_is_fitted`` (prediction latency matters)."""
+        if not hasattr(self, "coefs_flat_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator.")
+
     def _predict_activation(self, X):
-        check_is_fitted(self, "coefs_flat_")
+        self._check_fitted()
         Xp, lengths = self._validate_X(X, reset=False)
         out = output_activation(self._loss, self._raw_output(Xp, lengths))
         return out, lengths
@@ -402,7 +409,7 @@ class BaseRecurrent(BaseEstimator, ABC):
             bidirectional, one set per layer), ``head.weight`` and
             ``head.bias``, in torch's shapes and gate order.
         """
-        check_is_fitted(self, "coefs_flat_")
+        self._check_fitted()
         return {k: v.copy() for k, v in self._spec.views(self.coefs_flat_).items()}
 
     def load_state_dict(self, state: dict) -> "BaseRecurrent":
@@ -418,7 +425,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         -------
         self : object
         """
-        check_is_fitted(self, "coefs_flat_")
+        self._check_fitted()
         views = self._spec.views(self.coefs_flat_)
         missing = sorted(set(views) - set(state))
         extra = sorted(set(state) - set(views))

@@ -11,7 +11,7 @@ from sklearn.utils.validation import column_or_1d
 
 from ._base import BaseRecurrent
 from ._sequences import check_targets_per_step
-from ._sklearn_compat import StrOptions, check_is_fitted
+from ._sklearn_compat import StrOptions
 
 __all__ = ["LSTMClassifier", "GRUClassifier"]
 
@@ -270,7 +270,6 @@ class LSTMClassifier(ClassifierMixin, BaseRecurrent):
         proba : ndarray of shape (n, n_classes), float64
             For ``return_sequences=True`` a list of ``(T_i, n_classes)`` arrays.
         """
-        check_is_fitted(self, "coefs_flat_")
         out, lengths = self._predict_activation(X)
         if self._loss == "logistic":
             out = np.concatenate([1.0 - out, out], axis=-1)
@@ -305,7 +304,6 @@ class LSTMClassifier(ClassifierMixin, BaseRecurrent):
         y : ndarray of shape (n,) (or (n, n_labels) for multilabel)
             For ``return_sequences=True`` a list of 1D label arrays.
         """
-        check_is_fitted(self, "coefs_flat_")
         out, lengths = self._predict_activation(X)
         idx = self._decode(out)
         if self._loss == "multilabel":

@@ -202,7 +202,6 @@ def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None
     hprev = _empty(ws, key + ("hprev",), (S, B, h), dt)
     h_n = np.empty((B, h), dtype=dt)
     rec = np.empty((B, gh), dtype=dt)
-    bits = np.empty(B * gh, dtype=np.int32 if dt == np.float32 else np.int64)
     cell = spec.cell
     c_n = None
     if _has_cell_state(cell):
@@ -212,15 +211,15 @@ def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None
         gates = xproj if keep else np.empty((1, B, gh), dtype=dt)
         c_n = np.empty((B, h), dtype=dt)
         lstm_forward(xproj, whh_t, b_hh, lens, reverse, cell == "lstm", h0, c0,
-                     hs, hprev, cs, tcs, gates, h_n, c_n, rec, bits, use_blas)
+                     hs, hprev, cs, tcs, gates, h_n, c_n, rec, use_blas)
         cache = (gates, cs, tcs, c0)
     elif cell == "gru":
         gates = _empty(ws, key + ("gates",), (S, B, gh), dt)
         hn = _empty(ws, key + ("hn",), (S, B, h), dt)
-        gru_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, gates, hn, h_n, rec, bits, use_blas)
+        gru_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, gates, hn, h_n, rec, use_blas)
         cache = (gates, hn)
     else:
-        rnn_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, h_n, rec, bits, use_blas)
+        rnn_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, h_n, rec, use_blas)
         cache = (hs,)
     if not keep:
         return hs, None, h_n, c_n

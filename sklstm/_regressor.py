@@ -8,7 +8,6 @@ from sklearn.metrics import r2_score
 
 from ._base import BaseRecurrent
 from ._sequences import check_targets_per_step
-from ._sklearn_compat import check_is_fitted
 
 __all__ = ["LSTMRegressor", "GRURegressor"]
 
@@ -174,7 +173,6 @@ class LSTMRegressor(RegressorMixin, BaseRecurrent):
             for list input, else an array ``(n, T[, n_targets])`` with NaN
             at padding steps.
         """
-        check_is_fitted(self, "coefs_flat_")
         out, lengths = self._predict_activation(X)
         if self._y_ndim == 1:
             out = out[..., 0]
@@ -197,7 +195,7 @@ class LSTMRegressor(RegressorMixin, BaseRecurrent):
         """
         if not self.return_sequences:
             return super().score(X, y, sample_weight=sample_weight)
-        check_is_fitted(self, "coefs_flat_")
+        self._check_fitted()
         out, lengths = self._predict_activation(X)
         ys = check_targets_per_step(y, lengths, numeric=True)
         pred = np.concatenate([out[i, :L] for i, L in enumerate(lengths)])

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels.scan import scan_padded
+
 __all__ = ["check_sequences", "is_sequence_input", "SEQUENCE_FORMS"]
 
 SEQUENCE_FORMS = (
@@ -111,6 +113,16 @@ def _padded3d(X, dtype):
             f"Found array with shape {X.shape}; a 3D X needs at least one sequence, "
             "one timestep and one feature."
         )
+    X = np.ascontiguousarray(X)
+    lengths = np.empty(n, dtype=np.int64)
+    if scan_padded(X, lengths) < 0:  # fast path: one compiled pass, no temporaries
+        if (lengths == T).all():
+            return X, lengths
+        out = X.copy()
+        for i in np.flatnonzero(lengths < T):
+            out[i, lengths[i]:] = 0
+        return out, lengths
+    # slow path: find and describe the problem
     nan_step = np.isnan(X).all(axis=2)  # (n, T)
     # a step is padding when it and every later step are all-NaN
     trailing = np.flip(np.logical_and.accumulate(np.flip(nan_step, axis=1), axis=1), axis=1)

@@ -12,13 +12,13 @@ are those of :mod:`sklstm._kernels.lstm`.
 """
 
 from ._jit import jit
-from ._math import act_range, gate_vectors, tanh_range, unit
+from ._math import sigmoid_s, tanh_s, unit
 from ._ops import active_rows, matmul
 
 
 @jit
 def gru_forward(xproj, whh_t, bhh, lengths, reverse, h0,
-                hs, hprev, gates, hn, h_state, rec, bits, use_blas):
+                hs, hprev, gates, hn, h_state, rec, use_blas):
     """Run one GRU layer over a padded, length-sorted batch.
 
     Parameters
@@ -43,13 +43,10 @@ def gru_forward(xproj, whh_t, bhh, lengths, reverse, h0,
         Output: final state h_n.
     rec : ndarray of shape (B, 3H)
         Workspace.
-    bits : int ndarray of shape (B*3H,)
-        Workspace of :func:`sklstm._kernels._math.exp_inplace`.
     use_blas : bool
     """
     T, B, G = xproj.shape
     H = h0.shape[1]
-    scale, alpha, beta = gate_vectors(gates, 2, H, -1)  # r and z: sigmoid
     S = gates.shape[0]  # T when the backward pass needs every step, else 1 (inference)
     h_state[:] = h0
     for s in range(T):
@@ -67,20 +64,23 @@ def gru_forward(xproj, whh_t, bhh, lengths, reverse, h0,
             g = gates[ts, b]
             xp = xproj[t, b]
             rb = rec[b]
+            for j in range(2 * H):  # r and z
+                g[j] = sigmoid_s(xp[j] + rb[j] + bhh[j])
             hnb = hn[ts, b]
-            for j in range(2 * H):
-                g[j] = xp[j] + rb[j] + bhh[j]
-            act_range(g[:2 * H], scale, alpha, beta, bits)
+            rn = rb[2 * H:]
+            bn = bhh[2 * H:]
             for j in range(H):
-                hnb[j] = rb[2 * H + j] + bhh[2 * H + j]
+                hnb[j] = rn[j] + bn[j]
+            gr = g[:H]
+            xn = xp[2 * H:]
+            gn = g[2 * H:]
             for j in range(H):
-                g[2 * H + j] = xp[2 * H + j] + g[j] * hnb[j]
-            tanh_range(g[2 * H:], g[2 * H:], bits)
+                gn[j] = tanh_s(xn[j] + gr[j] * hnb[j])
+            gz = g[H:2 * H]
             hb = h_state[b]
             ht = hs[t, b]
             for j in range(H):
-                z = g[H + j]
-                v = g[2 * H + j] + z * (hb[j] - g[2 * H + j])
+                v = gn[j] + gz[j] * (hb[j] - gn[j])
                 hb[j] = v
                 ht[j] = v
 
@@ -124,27 +124,30 @@ def gru_backward(dhs, gates, hn, hprev, whh, lengths, reverse,
             continue
         for b in range(n):
             g = gates[t, b]
+            gr, gz, gn = g[:H], g[H:2 * H], g[2 * H:]
             hp = hprev[t, b]
             hnb = hn[t, b]
             dx = dgx[t, b]
-            dr = dgh[t, b]
+            dxr, dxz, dxn = dx[:H], dx[H:2 * H], dx[2 * H:]
             dh = dhs[t, b]
             dhb = dh_state[b]
             for j in range(H):
-                r = g[j]
-                z = g[H + j]
-                nn = g[2 * H + j]
                 dht = dh[j] + dhb[j]
-                dnp = dht * (one - z) * (one - nn * nn)
-                dzp = dht * (hp[j] - nn) * z * (one - z)
-                drp = dnp * hnb[j] * r * (one - r)
-                dx[j] = drp
-                dx[H + j] = dzp
-                dx[2 * H + j] = dnp
-                dr[j] = drp
-                dr[H + j] = dzp
-                dr[2 * H + j] = dnp * r
+                z = gz[j]
+                nv = gn[j]
+                dnp = dht * (one - z) * (one - nv * nv)
+                dxn[j] = dnp
+                dxz[j] = dht * (hp[j] - nv) * z * (one - z)
                 dhb[j] = dht * z
+            for j in range(H):
+                r = gr[j]
+                dxr[j] = dxn[j] * hnb[j] * r * (one - r)
+            dr = dgh[t, b]
+            for j in range(2 * H):
+                dr[j] = dx[j]
+            drn = dr[2 * H:]
+            for j in range(H):
+                drn[j] = dxn[j] * gr[j]
         matmul(dgh[t, :n], whh, tmp[:n], use_blas)
         for b in range(n):
             for j in range(H):

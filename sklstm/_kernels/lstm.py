@@ -10,18 +10,20 @@ decreasing length (see :func:`active_rows`); padded steps produce ``h = 0``
 and leave the state untouched, so a sequence's result is the same alone or
 padded among longer ones. ``xproj`` holds ``x @ W_ih.T + b_ih`` computed
 beforehand as one big product; ``b_hh`` is added inside the step loop.
-Elementwise passes index flat views of the (T, B, ...) arrays so every
-loop runs over contiguous memory and vectorizes.
+The elementwise work of a step is one fused loop per sequence over the
+hidden units (gates, cell update, output), which vectorizes in float32.
 """
 
+import numpy as np
+
 from ._jit import jit
-from ._math import act_range, gate_vectors, tanh_range, unit
+from ._math import sigmoid_s, tanh_s, unit
 from ._ops import active_rows, matmul
 
 
 @jit
 def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
-                 hs, hprev, cs, tcs, gates, h_state, c_state, rec, bits, use_blas):
+                 hs, hprev, cs, tcs, gates, h_state, c_state, rec, use_blas):
     """Run one LSTM layer over a padded, length-sorted batch.
 
     Parameters
@@ -51,9 +53,6 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
         Output: final states (h_n, c_n).
     rec : ndarray of shape (B, G*H)
         Workspace.
-    bits : int ndarray of shape (B*G*H,)
-        Workspace of :func:`sklstm._kernels._math.exp_range` (int32 for
-        float32, int64 for float64).
     use_blas : bool
         See :func:`matmul`.
     """
@@ -61,11 +60,16 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
     H = h0.shape[1]
     og = 3 * H if forget else 2 * H
     gg = 2 * H if forget else H
-    scale, alpha, beta = gate_vectors(gates, G // H, H, gg // H)
     S = gates.shape[0]  # T when the backward pass needs every step, else 1 (inference)
-    gf = gates.reshape(S * B * G)
-    cf = cs.reshape(S * B * H)
-    tf = tcs.reshape(S * B * H)
+    # per-column activation: sigmoid everywhere but the candidate block (tanh)
+    scale = np.empty(G, dtype=gates.dtype)
+    alpha = np.ones(G, dtype=gates.dtype)
+    beta = np.zeros(G, dtype=gates.dtype)
+    scale[:] = 1.0
+    scale[gg:gg + H] = 2.0
+    alpha[gg:gg + H] = 2.0
+    beta[gg:gg + H] = -1.0
+    inplace = xproj.ctypes.data == gates.ctypes.data
     h_state[:] = h0
     c_state[:] = c0
     for s in range(T):
@@ -81,33 +85,36 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
         matmul(h_state[:n], whh_t, rec[:n], use_blas)
         for b in range(n):
             g = gates[ts, b]
-            xp = xproj[t, b]
             rb = rec[b]
+            if not inplace:
+                xp = xproj[t, b]
+                for j in range(G):
+                    g[j] = xp[j]
+            # sigmoid, or tanh(x) = 2 sigmoid(2x) - 1 on the candidate block; in place so
+            # that LLVM needs no overlap check between xproj and gates (it would fail)
             for j in range(G):
-                g[j] = xp[j] + rb[j] + bhh[j]
-        base = ts * B * G
-        act_range(gf[base:base + n * G], scale, alpha, beta, bits)
-        for b in range(n):
-            g = gates[ts, b]
+                g[j] = alpha[j] * sigmoid_s(scale[j] * (g[j] + rb[j] + bhh[j])) + beta[j]
             cb = c_state[b]
-            ct = cs[ts, b]
+            gi = g[:H]
+            gc = g[gg:gg + H]
             if forget:
+                gfv = g[H:2 * H]
                 for j in range(H):
-                    cb[j] = g[H + j] * cb[j] + g[j] * g[gg + j]
+                    cb[j] = gfv[j] * cb[j] + gi[j] * gc[j]
             else:
                 for j in range(H):
-                    cb[j] = cb[j] + g[j] * g[gg + j]
-            for j in range(H):
-                ct[j] = cb[j]
-        hbase = ts * B * H
-        tanh_range(cf[hbase:hbase + n * H], tf[hbase:hbase + n * H], bits)
-        for b in range(n):
-            g = gates[ts, b]
+                    cb[j] = cb[j] + gi[j] * gc[j]
+            ct = cs[ts, b]
             tc = tcs[ts, b]
+            for j in range(H):
+                v = cb[j]
+                ct[j] = v
+                tc[j] = tanh_s(v)
+            go = g[og:og + H]
             hb = h_state[b]
             ht = hs[t, b]
             for j in range(H):
-                v = g[og + j] * tc[j]
+                v = go[j] * tc[j]
                 hb[j] = v
                 ht[j] = v
 
@@ -153,28 +160,33 @@ def lstm_backward(dhs, gates, cs, tcs, c0, whh, lengths, reverse, forget,
         for b in range(n):
             g = gates[t, b]
             dg = dgates[t, b]
+            gi, gc, go = g[:H], g[gg:gg + H], g[og:og + H]
+            di, dc, do = dg[:H], dg[gg:gg + H], dg[og:og + H]
             tcb = tcs[t, b]
             dh = dhs[t, b]
-            if reverse:
-                cp = cs[t + 1, b] if t + 1 < lengths[b] else c0[b]
-            else:
-                cp = cs[t - 1, b] if t > 0 else c0[b]
             dhb = dh_state[b]
             dcb = dc_state[b]
-            for j in range(H):
+            for j in range(H):  # dcb <- gradient with respect to c_t
                 tc = tcb[j]
-                ov = g[og + j]
+                ov = go[j]
                 dht = dh[j] + dhb[j]
-                dg[og + j] = dht * tc * ov * (one - ov)
-                dct = dcb[j] + dht * ov * (one - tc * tc)
-                iv = g[j]
-                gv = g[gg + j]
-                dg[j] = dct * gv * iv * (one - iv)
-                dg[gg + j] = dct * iv * (one - gv * gv)
-                dcb[j] = dct
+                do[j] = dht * tc * ov * (one - ov)
+                dcb[j] = dcb[j] + dht * ov * (one - tc * tc)
+            for j in range(H):
+                iv = gi[j]
+                gv = gc[j]
+                dct = dcb[j]
+                di[j] = dct * gv * iv * (one - iv)
+                dc[j] = dct * iv * (one - gv * gv)
             if forget:
+                if reverse:
+                    cp = cs[t + 1, b] if t + 1 < lengths[b] else c0[b]
+                else:
+                    cp = cs[t - 1, b] if t > 0 else c0[b]
+                gfv = g[H:2 * H]
+                dfv = dg[H:2 * H]
                 for j in range(H):
-                    fv = g[H + j]
-                    dg[H + j] = dcb[j] * cp[j] * fv * (one - fv)
+                    fv = gfv[j]
+                    dfv[j] = dcb[j] * cp[j] * fv * (one - fv)
                     dcb[j] = dcb[j] * fv
         matmul(dgates[t, :n], whh, dh_state[:n], use_blas)

@@ -5,13 +5,13 @@ The vanishing-gradient baseline. Conventions are those of
 """
 
 from ._jit import jit
-from ._math import tanh_range, unit
+from ._math import tanh_s, unit
 from ._ops import active_rows, matmul
 
 
 @jit
 def rnn_forward(xproj, whh_t, bhh, lengths, reverse, h0,
-                hs, hprev, h_state, rec, bits, use_blas):
+                hs, hprev, h_state, rec, use_blas):
     """Run one tanh-RNN layer over a padded, length-sorted batch.
 
     Parameters
@@ -32,12 +32,9 @@ def rnn_forward(xproj, whh_t, bhh, lengths, reverse, h0,
         Output: final state h_n.
     rec : ndarray of shape (B, H)
         Workspace.
-    bits : int ndarray of shape (B*H,)
-        Workspace of :func:`sklstm._kernels._math.exp_inplace`.
     use_blas : bool
     """
     T, B, H = xproj.shape
-    hf = hs.reshape(T * B * H)
     S = hprev.shape[0]  # T for training, 1 for inference
     h_state[:] = h0
     for s in range(T):
@@ -50,14 +47,13 @@ def rnn_forward(xproj, whh_t, bhh, lengths, reverse, h0,
         matmul(h_state[:n], whh_t, rec[:n], use_blas)
         for b in range(n):
             ht = hs[t, b]
+            hb = h_state[b]
             xp = xproj[t, b]
             rb = rec[b]
             for j in range(H):
-                ht[j] = xp[j] + rb[j] + bhh[j]
-        base = t * B * H
-        blk = hf[base:base + n * H]
-        tanh_range(blk, blk, bits)
-        h_state[:n] = hs[t, :n]
+                hv = tanh_s(xp[j] + rb[j] + bhh[j])
+                ht[j] = hv
+                hb[j] = hv
 
 
 @jit

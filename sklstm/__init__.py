@@ -4,10 +4,12 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._classifier import GRUClassifier, LSTMClassifier
 from ._regressor import GRURegressor, LSTMRegressor
+from .persistence import load, save
 
 try:
     __version__ = version("sklstm")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-__all__ = ["LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor", "__version__"]
+__all__ = ["LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor", "save", "load",
+           "__version__"]

@@ -397,6 +397,128 @@ class BaseRecurrent(BaseEstimator, ABC):
         out = output_activation(self._loss, self._raw_output(Xp, lengths))
         return out, lengths
 
+    # ------------------------------------------------------------------ persistence
+    # Attributes saved by sklstm.save, with the type each must have on load.
+    _STATE_SCHEMA = {
+        "n_features_in_": int, "feature_names_in_": np.ndarray, "coefs_flat_": np.ndarray,
+        "loss_": float, "loss_curve_": list, "best_loss_": float, "validation_scores_": (list, type(None)),
+        "best_validation_score_": (float, type(None)), "n_iter_": int, "t_": int, "n_outputs_": int,
+        "classes_": np.ndarray, "_y_ndim": int, "_loss": str, "_no_improvement_count": int,
+        "_best_coefs": (np.ndarray, type(None)), "_spec": dict, "_optimizer": dict, "_rng": dict,
+    }
+
+    def _persistent_state(self) -> dict:
+        """Fitted state as plain values and arrays (see :mod:`sklstm.persistence`)."""
+        if not hasattr(self, "coefs_flat_"):
+            return {}
+        out = {}
+        for k in self._STATE_SCHEMA:
+            if not hasattr(self, k):
+                continue
+            v = getattr(self, k)
+            if k == "_spec":
+                v = {"cell": v.cell, "n_features": v.n_features, "hidden": list(v.hidden),
+                     "bidirectional": v.bidirectional, "n_outputs": v.n_outputs}
+            elif k == "_optimizer":
+                v = {"kind": type(v).__name__, "state": v.state()}
+            elif k == "_rng":
+                v = v.bit_generator.state
+            out[k] = v
+        return out
+
+    def _restore_state(self, state: dict) -> None:
+        """Inverse of :meth:`_persistent_state`, checking every type and shape."""
+        from ._optimizers import AdamOptimizer, RMSpropOptimizer, SGDOptimizer
+
+        if not state:
+            return
+        unknown = set(state) - set(self._STATE_SCHEMA)
+        if unknown:
+            raise ValueError(f"unexpected attributes {sorted(unknown)}")
+        for k, v in state.items():
+            want = self._STATE_SCHEMA[k]
+            if want is float and isinstance(v, int) and not isinstance(v, bool):
+                v = float(v)
+            if want is int and (isinstance(v, bool) or not isinstance(v, int)):
+                raise ValueError(f"{k} must be an int")
+            if not isinstance(v, want):
+                raise ValueError(f"{k} has type {type(v).__name__}")
+            state[k] = v
+        for k in ("coefs_flat_", "_spec", "_optimizer", "_rng", "_loss", "n_outputs_", "n_features_in_"):
+            if k not in state:
+                raise ValueError(f"missing {k}")
+        sp = state["_spec"]
+        if set(sp) != {"cell", "n_features", "hidden", "bidirectional", "n_outputs"}:
+            raise ValueError("malformed network description")
+        hidden = tuple(sp["hidden"])
+        if not hidden or not all(isinstance(h, int) and 0 < h < 1_000_000 for h in hidden):
+            raise ValueError("bad hidden sizes")
+        if sp["cell"] not in _CELLS or not isinstance(sp["bidirectional"], bool):
+            raise ValueError("bad cell")
+        for k in ("n_features", "n_outputs"):
+            if not isinstance(sp[k], int) or not 0 < sp[k] < 10_000_000:
+                raise ValueError(f"bad {k}")
+        spec = NetworkSpec(sp["cell"], sp["n_features"], hidden, sp["bidirectional"], sp["n_outputs"])
+        dt = self._np_dtype
+        flat = state["coefs_flat_"]
+        if flat.dtype != dt or flat.shape != (spec.n_params,):
+            raise ValueError(f"coefs_flat_ has dtype {flat.dtype} and shape {flat.shape}; expected "
+                             f"{dt} and ({spec.n_params},)")
+        if not np.isfinite(flat).all():
+            raise ValueError("coefs_flat_ holds non-finite values")
+        if state["n_outputs_"] != spec.n_outputs or state["n_features_in_"] != spec.n_features:
+            raise ValueError("n_outputs_ / n_features_in_ do not match the network")
+        if state["_loss"] not in ("squared_error", "softmax", "logistic", "multilabel"):
+            raise ValueError("unknown loss")
+        best = state.get("_best_coefs")
+        if best is not None and (best.dtype != dt or best.shape != flat.shape):
+            raise ValueError("_best_coefs does not match coefs_flat_")
+        opt = state["_optimizer"]
+        kinds = {"AdamOptimizer": AdamOptimizer, "SGDOptimizer": SGDOptimizer,
+                 "RMSpropOptimizer": RMSpropOptimizer}
+        if set(opt) != {"kind", "state"} or opt["kind"] not in kinds or not isinstance(opt["state"], dict):
+            raise ValueError("malformed optimizer state")
+        optimizer = make_optimizer(self, spec.n_params, dt)
+        if type(optimizer) is not kinds[opt["kind"]]:
+            raise ValueError("optimizer state does not match the solver parameter")
+        current = optimizer.state()
+        if set(opt["state"]) != set(current):
+            raise ValueError("optimizer state has unexpected fields")
+        for k, v in opt["state"].items():
+            ref = current[k]
+            if isinstance(ref, np.ndarray):
+                if not isinstance(v, np.ndarray) or v.dtype != ref.dtype or v.shape != ref.shape:
+                    raise ValueError(f"optimizer array {k} does not match the network")
+            elif isinstance(ref, bool) != isinstance(v, bool) or not isinstance(v, (int, float, str, bool)):
+                raise ValueError(f"optimizer field {k} has type {type(v).__name__}")
+        optimizer.set_state(opt["state"])
+        rng = np.random.default_rng()
+        try:
+            rng.bit_generator.state = state["_rng"]
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(f"bad random state ({exc})") from None
+        for k in ("loss_curve_", "validation_scores_"):
+            v = state.get(k)
+            if v is not None and not all(isinstance(x, (int, float)) for x in v):
+                raise ValueError(f"{k} must hold numbers")
+        if "classes_" in state:
+            classes = state["classes_"]
+            if classes.ndim != 1 or classes.size < 2:
+                raise ValueError("classes_ must be 1D with at least 2 classes")
+        fn = state.get("feature_names_in_")
+        if fn is not None and (fn.ndim != 1 or fn.shape[0] != spec.n_features):
+            raise ValueError("feature_names_in_ does not match n_features_in_")
+        for k, v in state.items():
+            if k not in ("_spec", "_optimizer", "_rng"):
+                setattr(self, k, v)
+        self._spec = spec
+        self._optimizer = optimizer
+        self._rng = rng
+        self._after_restore()
+
+    def _after_restore(self):
+        """Rebuild helpers derived from the restored attributes (subclass hook)."""
+
     # ------------------------------------------------------------------ weights
     def state_dict(self) -> dict:
         """Weights as numpy arrays keyed like a torch module (``rnn`` + ``head``).

@@ -193,6 +193,18 @@ class LSTMClassifier(ClassifierMixin, BaseRecurrent):
             return idx.astype(np.float64)[:, None]
         return idx.astype(np.int64)
 
+    def _after_restore(self):
+        if self._loss == "multilabel":
+            if not np.array_equal(self.classes_, np.arange(self.n_outputs_)):
+                raise ValueError("multilabel classes_ must be 0..n_labels-1")
+        else:
+            expected = 1 if len(self.classes_) == 2 else len(self.classes_)
+            if self.n_outputs_ != expected or self._loss != ("logistic" if expected == 1 else "softmax"):
+                raise ValueError("classes_ do not match the network's output")
+            self._label_encoder = LabelEncoder().fit(self.classes_)
+            if not np.array_equal(self._label_encoder.classes_, self.classes_):
+                raise ValueError("classes_ must be sorted and unique")
+
     def _stratify_labels(self, y_enc):
         if self.return_sequences or self._loss == "multilabel":
             return None

@@ -152,6 +152,10 @@ class LSTMRegressor(RegressorMixin, BaseRecurrent):
         """
         return self._partial_fit(X, y, sample_weight=sample_weight)
 
+    def _after_restore(self):
+        if self._loss != "squared_error" or getattr(self, "_y_ndim", None) not in (1, 2):
+            raise ValueError("regressor state is inconsistent")
+
     def _validation_score(self, Xp, lengths, y_enc):
         pred = self._raw_output(Xp, lengths).astype(np.float64)
         if self.return_sequences:

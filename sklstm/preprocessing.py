@@ -138,6 +138,29 @@ class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         return self._apply(X, lambda s: s * self.scale_ + self.mean_, self._dtype_of(X))
 
+    def _persistent_state(self):
+        """Fitted state for :func:`sklstm.save`."""
+        keys = ("mean_", "scale_", "var_", "n_features_in_", "n_steps_seen_")
+        return {k: getattr(self, k) for k in keys if hasattr(self, k)}
+
+    def _restore_state(self, state):
+        """Inverse of :meth:`_persistent_state`, checking types and shapes."""
+        if not state:
+            return
+        if set(state) != {"mean_", "scale_", "var_", "n_features_in_", "n_steps_seen_"}:
+            raise ValueError("unexpected SequenceScaler attributes")
+        n = state["n_features_in_"]
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1 or not isinstance(state["n_steps_seen_"], int):
+            raise ValueError("bad counts")
+        for k in ("mean_", "scale_", "var_"):
+            a = state[k]
+            if not isinstance(a, np.ndarray) or a.dtype != np.float64 or a.shape != (n,):
+                raise ValueError(f"{k} must be float64 of shape ({n},)")
+        if not (state["scale_"] > 0).all():
+            raise ValueError("scale_ must be positive")
+        for k, v in state.items():
+            setattr(self, k, v)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True

@@ -8,8 +8,11 @@ Python loop ever runs over timesteps.
 
 from __future__ import annotations
 
+import signal
+import threading
 import warnings
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,10 +25,43 @@ from . import _network
 from ._losses import output_activation
 from ._network import NetworkSpec
 from ._optimizers import make_optimizer
-from ._sequences import check_sequences, is_sequence_input
+from ._sequences import SEQUENCE_FORMS, _physical_memory, check_sequences, is_sequence_input
 from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, validate_data
+from .exceptions import DivergenceWarning, TrainingInterruptedWarning
 
 __all__ = ["BaseRecurrent"]
+
+
+class _Diverged(Exception):
+    """Raised inside the training loop when the loss, gradient or weights stop being finite."""
+
+
+@contextmanager
+def _deferred_interrupt():
+    """Turn Ctrl-C into a flag checked between batches (main thread only).
+
+    A second Ctrl-C while the first is pending raises KeyboardInterrupt at once.
+    """
+    state = {"hit": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        if state["hit"]:
+            raise KeyboardInterrupt
+        state["hit"] = True
+
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except (ValueError, OSError):  # pragma: no cover - no signal support here
+        yield state
+        return
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 _CELLS = ("lstm", "lstm1997", "gru", "rnn")
 
@@ -148,7 +184,13 @@ class BaseRecurrent(BaseEstimator, ABC):
             else:
                 self._check_feature_count(n_features)
             return Xp, lengths
-        X2 = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1)
+        try:
+            X2 = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1)
+        except ValueError as exc:  # keep sklearn's message (its checks match it), add ours
+            msg = str(exc)
+            if "dim" in msg or "Expected 2D array" in msg:
+                raise ValueError(f"{msg} sklstm accepts {SEQUENCE_FORMS}.") from None
+            raise
         Xp = np.ascontiguousarray(X2, dtype=dt)[:, None, :]
         return Xp, np.ones(Xp.shape[0], dtype=np.int64)
 
@@ -205,10 +247,15 @@ class BaseRecurrent(BaseEstimator, ABC):
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         first = not (incremental or self.warm_start) or not hasattr(self, "coefs_flat_")
         Xp, lengths = self._validate_X(X, reset=first)
-        y_enc = self._encode_targets(y, lengths, reset=first, classes=classes)
         n = Xp.shape[0]
-        if len(y_enc) != n:
-            raise ValueError(f"X has {n} samples but y has {len(y_enc)}.")
+        try:
+            n_y = len(y)
+        except TypeError:
+            raise TypeError(f"y must be array-like; got {type(y).__name__}.") from None
+        if n_y != n:
+            raise ValueError(f"Found input variables with inconsistent numbers of samples: X has {n} "
+                             f"samples but y has {n_y}.")
+        y_enc = self._encode_targets(y, lengths, reset=first, classes=classes)
         sw = self._normalized_weights(sample_weight, Xp, y_enc)
         if first:
             self._initialize(Xp.shape[2], y_enc)
@@ -285,12 +332,55 @@ class BaseRecurrent(BaseEstimator, ABC):
             tr, va = self._split_validation(Xp, lengths, y_enc, sw)
             val = (Xp[va], lengths[va], y_enc[va])
             Xp, lengths, y_enc, sw = Xp[tr], lengths[tr], y_enc[tr], sw[tr]
-        grad = np.empty_like(self.coefs_flat_)
-        self._workspace = _network.Workspace()
         batch = self._batch_size(Xp.shape[0])
+        steps = Xp.shape[1] if self.bptt_steps is None else min(self.bptt_steps, Xp.shape[1])
+        need = _network.training_bytes(self._spec, batch, steps, self._np_dtype.itemsize)
+        if need > _physical_memory() // 2:
+            raise MemoryError(
+                f"One training batch ({batch} sequences x {steps} steps) would cache "
+                f"{need / 1024 ** 3:.1f} GiB of activations, more than half of this machine's memory. "
+                "Set bptt_steps (memory then grows with the chunk, not the sequence) or a smaller "
+                "batch_size.")
+        grad = np.empty_like(self.coefs_flat_)
+        self._previous_coefs = np.empty_like(self.coefs_flat_)
+        self._workspace = _network.Workspace()
         bar = self._progress_bar(epochs)
+        self.diverged_ = False
+        with _deferred_interrupt() as interrupt:
+            stopped = self._epoch_loop(Xp, lengths, y_enc, sw, grad, batch, epochs, incremental, early,
+                                       val if early else None, bar, interrupt)
+        del self._workspace, self._previous_coefs
+        if bar is not None:
+            bar.close()
+        if stopped == "completed" and not incremental:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet.", ConvergenceWarning)
+        if early and self._best_coefs is not None:
+            self.coefs_flat_[:] = self._best_coefs
+        if stopped == "interrupted":
+            kept = ("the best validation weights" if early and self._best_coefs is not None
+                    else "the weights after the last completed batch")
+            warnings.warn(f"Training interrupted (KeyboardInterrupt) during epoch {self.n_iter_ + 1}; "
+                          f"the model is fitted with {kept}.", TrainingInterruptedWarning, stacklevel=3)
+
+    def _epoch_loop(self, Xp, lengths, y_enc, sw, grad, batch, epochs, incremental, early, val, bar,
+                    interrupt):
+        """Run epochs; returns "completed", "stopped", "diverged" or "interrupted"."""
         for _ in range(epochs):
-            loss = self._run_epoch(Xp, lengths, y_enc, sw, grad, batch)
+            try:
+                loss = self._run_epoch(Xp, lengths, y_enc, sw, grad, batch, interrupt)
+            except KeyboardInterrupt:
+                return "interrupted"
+            except _Diverged as exc:
+                self.diverged_ = True
+                warnings.warn(
+                    f"Training diverged in epoch {self.n_iter_ + 1}: {exc}. Stopped; the model keeps "
+                    "the last weights with a finite loss. Lower learning_rate_init, or set clip_norm "
+                    "/ clip_value.", DivergenceWarning, stacklevel=4)
+                return "diverged"
+            if loss is None:
+                return "interrupted"
             self.n_iter_ += 1
             self.t_ += Xp.shape[0]
             self.loss_curve_.append(loss)
@@ -310,18 +400,9 @@ class BaseRecurrent(BaseEstimator, ABC):
                 msg = (f"{what} did not improve more than tol={self.tol} for "
                        f"{self.n_iter_no_change} consecutive epochs.")
                 if self._optimizer.trigger_stopping(msg, self.verbose):
-                    break
+                    return "stopped"
                 self._no_improvement_count = 0
-        else:
-            if not incremental:
-                warnings.warn(
-                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                    "optimization hasn't converged yet.", ConvergenceWarning)
-        del self._workspace
-        if bar is not None:
-            bar.close()
-        if early and self._best_coefs is not None:
-            self.coefs_flat_[:] = self._best_coefs
+        return "completed"
 
     def _progress_bar(self, epochs):
         """A tqdm bar over epochs when ``verbose`` (None otherwise)."""
@@ -340,23 +421,34 @@ class BaseRecurrent(BaseEstimator, ABC):
         bar.set_postfix(post)
         bar.update(1)
 
-    def _run_epoch(self, Xp, lengths, y_enc, sw, grad, batch):
+    def _run_epoch(self, Xp, lengths, y_enc, sw, grad, batch, interrupt):
+        """One pass over the data; None when interrupted (checked between batches)."""
         n = Xp.shape[0]
         order = self._rng.permutation(n) if self.shuffle else np.arange(n)
         total = 0.0
         for start in range(0, n, batch):
+            if interrupt["hit"]:
+                return None
             idx = order[start:start + batch]
             total += self._train_step(Xp[idx], lengths[idx], y_enc[idx], sw[idx], grad) * len(idx)
         return total / n
 
     def _train_step(self, Xb, lb, yb, wb, grad):
+        """Forward, backward, clip and one optimizer update; raises _Diverged instead of going non-finite."""
         tmax = int(lb.max())
         loss = _network.loss_and_grad(
             self._spec, self.coefs_flat_, grad, Xb[:, :tmax], lb, yb, wb, self._loss,
             alpha=self.alpha, dropout=self.dropout, rng=self._rng, bptt_steps=self.bptt_steps,
             return_sequences=self.return_sequences, clip_value=self.clip_value,
             clip_norm=self.clip_norm, use_blas=True, workspace=self._workspace)
+        if not np.isfinite(loss) or not np.isfinite(_network.global_norm(grad)):
+            raise _Diverged(f"the loss became {loss}")
+        before = self._previous_coefs
+        before[:] = self.coefs_flat_
         self._optimizer.update(self.coefs_flat_, grad)
+        if not np.isfinite(_network.global_norm(self.coefs_flat_)):
+            self.coefs_flat_[:] = before
+            raise _Diverged("the weights overflowed")
         return loss
 
     def _update_no_improvement(self, loss):
@@ -394,7 +486,18 @@ class BaseRecurrent(BaseEstimator, ABC):
     def _predict_activation(self, X):
         self._check_fitted()
         Xp, lengths = self._validate_X(X, reset=False)
-        out = output_activation(self._loss, self._raw_output(Xp, lengths))
+        raw = self._raw_output(Xp, lengths)
+        finite = np.isfinite(raw)
+        if self.return_sequences:  # padding steps are NaN by design
+            finite |= (np.arange(raw.shape[1])[None, :] >= lengths[:, None])[:, :, None]
+        if not finite.all():
+            bad = np.flatnonzero(~finite.reshape(len(raw), -1).all(axis=1))
+            raise ValueError(
+                f"The network output is not finite for {bad.size} sample(s) (first: {bad[:5].tolist()}): "
+                f"their values overflow {self.dtype} arithmetic (largest |x| = "
+                f"{np.abs(Xp[bad]).max():.3g}). Scale the features, e.g. with "
+                "sklstm.preprocessing.SequenceScaler, or use dtype='float64'.")
+        out = output_activation(self._loss, raw)
         return out, lengths
 
     # ------------------------------------------------------------------ persistence
@@ -405,6 +508,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         "best_validation_score_": (float, type(None)), "n_iter_": int, "t_": int, "n_outputs_": int,
         "classes_": np.ndarray, "_y_ndim": int, "_loss": str, "_no_improvement_count": int,
         "_best_coefs": (np.ndarray, type(None)), "_spec": dict, "_optimizer": dict, "_rng": dict,
+        "diverged_": bool,
     }
 
     def _persistent_state(self) -> dict:

@@ -168,6 +168,15 @@ def _empty(ws, key, shape, dtype):
     return np.empty(shape, dtype=dtype) if ws is None else ws.get(key, shape, dtype)
 
 
+def training_bytes(spec, batch, steps, itemsize):
+    """Bytes the cached activations of one training batch take (all layers and directions)."""
+    per_step = 0
+    for layer, h in enumerate(spec.hidden):
+        g = spec.n_gates * h
+        per_step += spec.input_size(layer) + spec.n_dirs * (2 * g + 6 * h)
+    return int(batch) * int(steps) * per_step * itemsize
+
+
 def _sfx(layer: int, d: int) -> str:
     return f"l{layer}" + ("_reverse" if d else "")
 

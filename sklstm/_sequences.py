@@ -13,6 +13,8 @@ The rule (CONTRACT.md, "Input"):
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ._kernels.scan import scan_padded
@@ -73,6 +75,24 @@ def _check_finite(a, what):
         )
 
 
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 16 * 1024 ** 3
+
+
+def _check_padded_size(n, tmax, n_features, dtype):
+    """A clear MemoryError, before allocating, when padding would not fit in memory."""
+    need = n * tmax * n_features * np.dtype(dtype).itemsize
+    if need > _physical_memory() // 2:
+        raise MemoryError(
+            f"Padding {n} sequences to the longest one ({tmax} steps x {n_features} features, "
+            f"{np.dtype(dtype).name}) needs {need / 1024 ** 3:.1f} GiB, more than half of this machine's "
+            "memory. Cut very long sequences into windows (sklstm.forecasting) or pass them in "
+            "separate calls.")
+
+
 def _ragged(X, dtype):
     seqs = []
     n_features = None
@@ -99,6 +119,7 @@ def _ragged(X, dtype):
     if n_features == 0:
         raise ValueError("Sequences have 0 features; at least one is required.")
     lengths = np.array([a.shape[0] for a in seqs], dtype=np.int64)
+    _check_padded_size(len(seqs), int(lengths.max()), n_features, dtype)
     out = np.zeros((len(seqs), int(lengths.max()), n_features), dtype=dtype)
     for i, a in enumerate(seqs):
         out[i, : a.shape[0]] = a

@@ -26,7 +26,7 @@ from ._losses import output_activation
 from ._network import NetworkSpec
 from ._optimizers import make_optimizer
 from ._sequences import SEQUENCE_FORMS, _physical_memory, check_sequences, is_sequence_input
-from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, validate_data
+from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _num_samples, validate_data
 from .exceptions import DivergenceWarning, TrainingInterruptedWarning
 
 __all__ = ["BaseRecurrent"]
@@ -249,7 +249,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         Xp, lengths = self._validate_X(X, reset=first)
         n = Xp.shape[0]
         try:
-            n_y = len(y)
+            n_y = len(y) if isinstance(y, (list, tuple)) else _num_samples(y)
         except TypeError:
             raise TypeError(f"y must be array-like; got {type(y).__name__}.") from None
         if n_y != n:

@@ -6,6 +6,7 @@ A scikit-learn upgrade that moves them touches this file only.
 from sklearn.utils._param_validation import Interval, Options, StrOptions  # noqa: F401
 from sklearn.utils.validation import (  # noqa: F401
     _check_sample_weight,
+    _num_samples,
     check_is_fitted,
     validate_data,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "Options",
     "StrOptions",
     "_check_sample_weight",
+    "_num_samples",
     "check_is_fitted",
     "validate_data",
 ]

@@ -2,7 +2,9 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._base import StreamingPredictor
 from ._classifier import GRUClassifier, LSTMClassifier
+from ._features import RecurrentFeatures
 from ._regressor import GRURegressor, LSTMRegressor
 from .persistence import load, save
 
@@ -11,5 +13,5 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-__all__ = ["LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor", "save", "load",
-           "__version__"]
+__all__ = ["LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor", "RecurrentFeatures",
+           "StreamingPredictor", "save", "load", "__version__"]

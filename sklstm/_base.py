@@ -500,6 +500,47 @@ class BaseRecurrent(BaseEstimator, ABC):
         out = output_activation(self._loss, raw)
         return out, lengths
 
+    def hidden_state(self, X):
+        """Final hidden state ``h_n`` of the last layer, as recurrent features.
+
+        Lets a fitted network serve as a feature extractor; in a ``Pipeline``
+        use :class:`sklstm.RecurrentFeatures`, which fits the network on ``y``
+        and transforms with this method. Bidirectional models give
+        ``[forward h_n, backward h_n]``.
+
+        Parameters
+        ----------
+        X : 3D array-like, list of arrays, or 2D array-like
+
+        Returns
+        -------
+        H : ndarray of shape (n, n_hidden_last * n_directions), float64
+        """
+        self._check_fitted()
+        Xp, lengths = self._validate_X(X, reset=False)
+        return _network.forward(self._spec, self.coefs_flat_, Xp, lengths, head=False).astype(np.float64)
+
+    def stream(self):
+        """A stateful predictor fed one timestep at a time.
+
+        Returns
+        -------
+        streamer : StreamingPredictor
+            ``streamer.step(x_t)`` returns what :meth:`predict` returns for
+            the sequence seen so far (bitwise equal), ``reset()`` starts a
+            new sequence.
+
+        Raises
+        ------
+        ValueError
+            For bidirectional models, whose output needs the whole sequence.
+        """
+        self._check_fitted()
+        if self._spec.bidirectional:
+            raise ValueError("stream() needs a unidirectional model: a bidirectional network reads the "
+                             "whole sequence backwards before its first output.")
+        return StreamingPredictor(self)
+
     # ------------------------------------------------------------------ persistence
     # Attributes saved by sklstm.save, with the type each must have on load.
     _STATE_SCHEMA = {
@@ -663,3 +704,98 @@ class BaseRecurrent(BaseEstimator, ABC):
                 raise ValueError(f"{k}: expected shape {v.shape}, got {a.shape}.")
             v[...] = a
         return self
+
+
+class StreamingPredictor:
+    """Feeds a fitted unidirectional model one timestep at a time (see ``stream()``).
+
+    Parameters
+    ----------
+    estimator : fitted sklstm estimator
+
+    Attributes
+    ----------
+    n_steps_ : int
+        Timesteps consumed since the last :meth:`reset`.
+
+    Examples
+    --------
+    >>> import numpy as np, warnings
+    >>> from sklstm import LSTMRegressor
+    >>> X = np.random.default_rng(0).normal(size=(20, 6, 2))
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     reg = LSTMRegressor(hidden_layer_sizes=(4,), max_iter=2).fit(X, X[:, -1, 0])
+    >>> s = reg.stream()
+    >>> outs = [s.step(x_t) for x_t in X[0]]
+    >>> bool(outs[-1] == reg.predict(X[:1])[0])
+    True
+    """
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+        self.reset()
+
+    def reset(self):
+        """Forget the sequence seen so far.
+
+        Returns
+        -------
+        self : StreamingPredictor
+        """
+        est = self.estimator
+        self._states = _network._zero_states(est._spec, 1, est.coefs_flat_.dtype)
+        self.n_steps_ = 0
+        return self
+
+    def _advance(self, x_t):
+        est = self.estimator
+        x = np.asarray(x_t)
+        if x.dtype.kind not in "biuf":
+            raise TypeError(f"x_t must be numeric; got dtype {x.dtype}")
+        x = x.reshape(-1) if x.ndim <= 1 or x.shape[0] == 1 else x
+        if x.ndim != 1 or x.shape[0] != est.n_features_in_:
+            raise ValueError(f"x_t must hold one timestep of {est.n_features_in_} features; got shape "
+                             f"{np.shape(x_t)}")
+        if not np.isfinite(x).all():
+            raise ValueError("x_t contains NaN or infinity")
+        xb = np.ascontiguousarray(x, dtype=est.coefs_flat_.dtype).reshape(1, 1, -1)
+        v = est._spec.views(est.coefs_flat_)
+        top, _, _, self._states = _network._stack_forward(
+            est._spec, v, xb, np.ones(1, dtype=np.int64), self._states, False, False)
+        self.n_steps_ += 1
+        raw = np.empty((1, est._spec.n_outputs), dtype=xb.dtype)
+        _network.linear_forward(np.ascontiguousarray(top[0]), np.ascontiguousarray(v["head.weight"].T),
+                                v["head.bias"], raw, False)
+        return output_activation(est._loss, raw)[0]
+
+    def step(self, x_t):
+        """Consume one timestep and predict.
+
+        Parameters
+        ----------
+        x_t : array-like of shape (n_features,)
+
+        Returns
+        -------
+        prediction
+            ``predict`` of the sequence so far: a label (classifier) or a
+            value / vector (regressor).
+        """
+        return self.estimator._stream_output(self._advance(x_t))
+
+    def step_proba(self, x_t):
+        """Consume one timestep and return class probabilities (classifiers).
+
+        Parameters
+        ----------
+        x_t : array-like of shape (n_features,)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_classes,)
+        """
+        if not hasattr(self.estimator, "predict_proba"):
+            raise AttributeError("step_proba is only available for classifiers")
+        act = self._advance(x_t)
+        return np.concatenate([1.0 - act, act]) if self.estimator._loss == "logistic" else act

@@ -317,13 +317,18 @@ class LSTMClassifier(ClassifierMixin, BaseRecurrent):
             For ``return_sequences=True`` a list of 1D label arrays.
         """
         out, lengths = self._predict_activation(X)
-        idx = self._decode(out)
-        if self._loss == "multilabel":
-            return idx
-        labels = self.classes_[idx]
+        labels = self._labels_from_activation(out)
         if self.return_sequences:
             return [labels[i, :L] for i, L in enumerate(lengths)]
         return labels
+
+    def _labels_from_activation(self, out):
+        idx = self._decode(out)
+        return idx if self._loss == "multilabel" else self.classes_[idx]
+
+    def _stream_output(self, act):
+        """What ``predict`` returns for one sequence, from its activation (streaming)."""
+        return self._labels_from_activation(act[None])[0]
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy (over all valid steps with ``return_sequences=True``).

@@ -184,6 +184,10 @@ class LSTMRegressor(RegressorMixin, BaseRecurrent):
             return [out[i, :L] for i, L in enumerate(lengths)]
         return out
 
+    def _stream_output(self, act):
+        """What ``predict`` returns for one sequence, from its activation (streaming)."""
+        return act[0] if self._y_ndim == 1 else act
+
     def score(self, X, y, sample_weight=None):
         """R2 (over all valid steps with ``return_sequences=True``).
 

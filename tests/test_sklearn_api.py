@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklstm import GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor
+from sklstm import GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor, RecurrentFeatures
 from sklstm.preprocessing import SequenceScaler
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -28,7 +28,8 @@ def _expected_failures(est):
 
 
 @parametrize_with_checks(
-    [LSTMClassifier(**SMALL), LSTMRegressor(**SMALL), GRUClassifier(**SMALL), GRURegressor(**SMALL)],
+    [LSTMClassifier(**SMALL), LSTMRegressor(**SMALL), GRUClassifier(**SMALL), GRURegressor(**SMALL),
+     RecurrentFeatures(LSTMRegressor(**SMALL))],
     expected_failed_checks=_expected_failures,
 )
 def test_sklearn_estimator_checks(estimator, check):

@@ -1,0 +1,214 @@
+"""Bundled real datasets and generated long-time-lag tasks.
+
+Nothing is downloaded: the real data ship with the package (see
+``sklstm/data/README.md`` for sources and licences) and the synthetic tasks
+are generated from a ``random_state``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+__all__ = ["load_japanese_vowels", "load_airline", "make_adding_problem", "make_temporal_order",
+           "make_embedded_reber", "REBER_SYMBOLS"]
+
+_DATA = os.path.join(os.path.dirname(__file__), "data")
+
+
+def load_japanese_vowels(subset="train"):
+    """UCI Japanese Vowels speaker recognition: variable-length multivariate sequences.
+
+    Nine speakers, 12 LPC cepstrum coefficients per frame, 7 to 29 frames per
+    utterance (Kudo et al. 1999; CC BY 4.0).
+
+    Parameters
+    ----------
+    subset : {"train", "test"}, default="train"
+        270 training or 370 test utterances.
+
+    Returns
+    -------
+    X : list of ndarray of shape (n_frames_i, 12), float32
+    y : ndarray of shape (n,), int
+        Speaker, 1 to 9.
+
+    Examples
+    --------
+    >>> from sklstm.datasets import load_japanese_vowels
+    >>> X, y = load_japanese_vowels("train")
+    >>> len(X), X[0].shape, sorted(set(y.tolist()))[:3]
+    (270, (20, 12), [1, 2, 3])
+    """
+    if subset not in ("train", "test"):
+        raise ValueError(f"subset must be 'train' or 'test', got {subset!r}")
+    with np.load(os.path.join(_DATA, "japanese_vowels.npz"), allow_pickle=False) as f:
+        values, lengths, labels = f[f"{subset}_values"], f[f"{subset}_lengths"], f[f"{subset}_labels"]
+    X = np.split(values, np.cumsum(lengths)[:-1])
+    return X, labels.copy()
+
+
+def load_airline():
+    """Monthly international airline passengers, 1949-1960 (Box & Jenkins series G).
+
+    Returns
+    -------
+    y : ndarray of shape (144,), float64
+        Passengers in thousands, January 1949 to December 1960.
+
+    Examples
+    --------
+    >>> from sklstm.datasets import load_airline
+    >>> y = load_airline()
+    >>> y.shape, y[0], y[-1]
+    ((144,), 112.0, 432.0)
+    """
+    with np.load(os.path.join(_DATA, "airline.npz"), allow_pickle=False) as f:
+        return f["passengers"].astype(np.float64)
+
+
+def _check_sizes(n_samples, n_timesteps, minimum):
+    if int(n_samples) < 1:
+        raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+    if int(n_timesteps) < minimum:
+        raise ValueError(f"n_timesteps must be >= {minimum}, got {n_timesteps}")
+
+
+def make_adding_problem(n_samples=1000, n_timesteps=100, random_state=None):
+    """The adding problem (Hochreiter & Schmidhuber 1997, as in Le et al. 2015).
+
+    Each step has two inputs: a value drawn from U(0, 1) and a marker. Exactly
+    two steps are marked, one in each half of the sequence; the target is the
+    sum of the two marked values. Predicting the mean (1.0) gives a mean
+    squared error of about 0.167: a model must bridge a lag of up to
+    ``n_timesteps`` steps to do better.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+    n_timesteps : int, default=100
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_timesteps, 2), float32
+    y : ndarray of shape (n_samples,), float64
+
+    Examples
+    --------
+    >>> from sklstm.datasets import make_adding_problem
+    >>> X, y = make_adding_problem(5, 50, random_state=0)
+    >>> X.shape, (X[:, :, 1].sum(axis=1) == 2).all()
+    ((5, 50, 2), True)
+    """
+    _check_sizes(n_samples, n_timesteps, 2)
+    rng = check_random_state(random_state)
+    X = np.zeros((n_samples, n_timesteps, 2), dtype=np.float32)
+    X[:, :, 0] = rng.uniform(0, 1, size=(n_samples, n_timesteps))
+    half = n_timesteps // 2
+    first = rng.randint(0, half, size=n_samples)
+    second = rng.randint(half, n_timesteps, size=n_samples)
+    rows = np.arange(n_samples)
+    X[rows, first, 1] = 1.0
+    X[rows, second, 1] = 1.0
+    y = X[rows, first, 0].astype(np.float64) + X[rows, second, 0]
+    return X, y
+
+
+def make_temporal_order(n_samples=1000, n_timesteps=100, random_state=None):
+    """The temporal order problem (Hochreiter & Schmidhuber 1997, experiment 6a).
+
+    Sequences of random distractor symbols ``a, b, c, d`` start with ``B`` and
+    end with ``E``; two relevant symbols, each ``X`` or ``Y``, appear at random
+    positions in ``[0.1 T, 0.2 T]`` and ``[0.5 T, 0.6 T]``. The class is their
+    order: ``XX``, ``XY``, ``YX`` or ``YY`` (0 to 3). Symbols are one-hot over
+    ``a b c d X Y B E``.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+    n_timesteps : int, default=100
+        At least 20.
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_timesteps, 8), float32
+    y : ndarray of shape (n_samples,), int
+
+    Examples
+    --------
+    >>> from sklstm.datasets import make_temporal_order
+    >>> X, y = make_temporal_order(4, 40, random_state=0)
+    >>> X.shape, X.sum(axis=2).min()
+    ((4, 40, 8), 1.0)
+    """
+    _check_sizes(n_samples, n_timesteps, 20)
+    rng = check_random_state(random_state)
+    T = int(n_timesteps)
+    sym = rng.randint(0, 4, size=(n_samples, T))
+    sym[:, 0], sym[:, -1] = 6, 7
+    t1 = rng.randint(T // 10, T // 5 + 1, size=n_samples)
+    t2 = rng.randint(T // 2, 3 * T // 5 + 1, size=n_samples)
+    a, b = rng.randint(0, 2, size=n_samples), rng.randint(0, 2, size=n_samples)
+    rows = np.arange(n_samples)
+    sym[rows, t1] = 4 + a
+    sym[rows, t2] = 4 + b
+    X = np.eye(8, dtype=np.float32)[sym]
+    return X, 2 * a + b
+
+
+REBER_SYMBOLS = "BTSXPVE"
+# Reber grammar: state -> list of (symbol, next state); state 5 is the end
+_REBER = {0: [("T", 1), ("P", 2)], 1: [("S", 1), ("X", 3)], 2: [("T", 2), ("V", 4)],
+          3: [("X", 2), ("S", 5)], 4: [("P", 3), ("V", 5)]}
+
+
+def _reber_string(rng):
+    out, state = [], 0
+    while state != 5:
+        sym, state = _REBER[state][rng.randint(0, 2)]
+        out.append(sym)
+    return out
+
+
+def make_embedded_reber(n_samples=1000, random_state=None):
+    """Embedded Reber grammar strings for next-symbol prediction (Hochreiter & Schmidhuber 1997, exp. 1).
+
+    Each string is ``B, T|P, <Reber string>, T|P, E`` where the second and the
+    second-to-last symbols are equal: predicting the latter needs the former,
+    across the whole embedded string.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    X : list of ndarray of shape (length_i - 1, 7), float32
+        One-hot symbols (``REBER_SYMBOLS`` order), all but the last.
+    y : list of ndarray of shape (length_i - 1,), str
+        The next symbol at every step (for ``return_sequences=True``).
+
+    Examples
+    --------
+    >>> from sklstm.datasets import make_embedded_reber
+    >>> X, y = make_embedded_reber(3, random_state=0)
+    >>> y[0][-1], y[0][-2] == y[0][0]
+    ('E', True)
+    """
+    if int(n_samples) < 1:
+        raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+    rng = check_random_state(random_state)
+    eye = np.eye(len(REBER_SYMBOLS), dtype=np.float32)
+    X, y = [], []
+    for _ in range(int(n_samples)):
+        branch = "TP"[rng.randint(0, 2)]
+        s = ["B", branch, "B"] + _reber_string(rng) + ["E", branch, "E"]
+        idx = [REBER_SYMBOLS.index(c) for c in s]
+        X.append(eye[idx[:-1]])
+        y.append(np.array(s[1:]))
+    return X, y

@@ -566,3 +566,44 @@ def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_
         else:
             out[rows_idx] = res
     return out
+
+
+def input_gradient_norms(spec, flat, X, lengths, y, sample_weight, loss):
+    """Mean L2 norm over the batch of dLoss/dx_t at every step t (vanishing-gradient diagnostics).
+
+    Parameters
+    ----------
+    spec, flat, X, lengths, y, sample_weight, loss
+        As in :func:`loss_and_grad` (no dropout, no truncation).
+
+    Returns
+    -------
+    norms : ndarray of shape (T,), float64
+        Step t's entry averages over the sequences longer than t.
+    """
+    dt = flat.dtype
+    v = spec.views(flat)
+    g = spec.views(np.zeros_like(flat))
+    x, lens, perm = sort_batch(X, lengths)
+    B, T = lens.shape[0], x.shape[0]
+    w = np.asarray(sample_weight, dtype=np.float64)[perm]
+    y = np.asarray(y)[perm]
+    top, caches, masks, _ = _stack_forward(spec, v, x, lens, _zero_states(spec, B, dt), True, True)
+    rows = np.arange(B)
+    feat = np.ascontiguousarray(_gather_last(spec, top, rows, lens - 1))
+    logits = feat @ v["head.weight"].T + v["head.bias"]
+    _, dlogits = loss_and_output_grad(loss, logits, y, w, float(B))
+    dtop = np.zeros_like(top)
+    _scatter_last(spec, dtop, rows, lens - 1, dlogits @ v["head.weight"])
+    d_out = dtop
+    for layer in range(len(spec.hidden) - 1, -1, -1):
+        h = spec.hidden[layer]
+        dx = None
+        for d in range(spec.n_dirs):
+            dhs = d_out if spec.n_dirs == 1 else np.ascontiguousarray(d_out[:, :, d * h:(d + 1) * h])
+            dxd = _layer_backward(spec, v, g, layer, d, dhs, caches[layer][d], lens, True, need_dx=True)
+            dx = dxd if dx is None else dx + dxd
+        d_out = dx
+    norms = np.sqrt((d_out.astype(np.float64) ** 2).sum(axis=2))  # (T, B)
+    valid = np.arange(T)[:, None] < lens[None, :]
+    return (norms * valid).sum(axis=1) / np.maximum(valid.sum(axis=1), 1) * B

@@ -31,9 +31,10 @@ def _sigmoid(z):
 
 
 def _softmax(z):
-    z = z - z.max(axis=1, keepdims=True)
+    """Softmax over the last axis (classes), for (n, k) and per-step (n, T, k) outputs."""
+    z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def loss_and_output_grad(loss: str, logits: np.ndarray, y: np.ndarray,

@@ -54,3 +54,21 @@ def test_padding_never_counts_in_the_loss(rng):
     a = LSTMRegressor(hidden_layer_sizes=(3,), return_sequences=True, max_iter=2, random_state=0).fit(X, Y)
     b = LSTMRegressor(hidden_layer_sizes=(3,), return_sequences=True, max_iter=2, random_state=0).fit(X, y)
     np.testing.assert_array_equal(a.coefs_flat_, b.coefs_flat_)
+
+
+def test_multiclass_per_step_probabilities_are_over_classes(rng):
+    """Softmax runs over the class axis of (n, T, k) outputs (regression test: it once ran over T)."""
+    from sklstm.datasets import make_embedded_reber
+
+    X, y = make_embedded_reber(300, random_state=0)
+    clf = LSTMClassifier(hidden_layer_sizes=(16,), return_sequences=True, learning_rate_init=0.01,
+                         batch_size=32, max_iter=30, random_state=0).fit(X[:250], y[:250])
+    proba = clf.predict_proba(X[250:])
+    pred = clf.predict(X[250:])
+    for p, lab, x in zip(proba, pred, X[250:]):
+        assert p.shape == (len(x), len(clf.classes_))
+        np.testing.assert_allclose(p.sum(axis=1), 1.0)
+        np.testing.assert_array_equal(clf.classes_[p.argmax(axis=1)], lab)
+    # the long-lag symbol (second to last target repeats the second symbol) is learned
+    critical = np.mean([p[-2] == t[-2] for p, t in zip(pred, y[250:])])
+    assert critical > 0.9

@@ -62,6 +62,19 @@ def torch_step(cell, B, T, F, H):
     return step
 
 
+def gemm_peak_gflops(n=1024, repeats=5):
+    """float32 GEMM rate of numpy's BLAS on this machine (the roofline the step is compared with)."""
+    a = np.ones((n, n), dtype=np.float32)
+    t = best_time(lambda: a @ a, 0.5, repeats)
+    return 2 * n ** 3 / t / 1e9
+
+
+def step_flops(cell, B, T, F, H):
+    """Multiply-add FLOPs of one training step: forward, BPTT, weight gradients (no dx for layer 0)."""
+    G = {"lstm": 4, "gru": 3}[cell]
+    return 2 * B * T * G * H * (F + H) + 2 * B * T * G * H * (F + 2 * H)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, nargs="+", default=[1])
@@ -79,18 +92,23 @@ def main():
     rows = []
     for threads in args.threads:
         pin_threads(threads)
+        peak = gemm_peak_gflops()
+        print(f"threads={threads}: float32 GEMM peak (1024^3, numpy BLAS) {peak:.0f} GFLOP/s", flush=True)
         for cell in args.cells:
             for B, T, F, H in CONFIGS[:2] if args.quick else CONFIGS:
                 t_s = best_time(sklstm_step(cell, B, T, F, H), args.min_time)
+                gflops = step_flops(cell, B, T, F, H) / t_s / 1e9
                 row = {"cell": cell, "threads": threads, "(B,T,F,H)": f"({B},{T},{F},{H})",
-                       "sklstm samples/s": f"{B / t_s:,.0f}", "torch samples/s": "-", "ratio": "-"}
+                       "sklstm samples/s": f"{B / t_s:,.0f}", "torch samples/s": "-", "ratio": "-",
+                       "sklstm GFLOP/s (% peak)": f"{gflops:.0f} ({100 * gflops / peak:.0f}%)"}
                 if have_torch:
                     t_t = best_time(torch_step(cell, B, T, F, H), args.min_time)
                     row["torch samples/s"] = f"{B / t_t:,.0f}"
                     row["ratio"] = f"{t_t / t_s:.2f}x"
                 rows.append(row)
                 print(row, flush=True)
-    table(rows, ["cell", "threads", "(B,T,F,H)", "sklstm samples/s", "torch samples/s", "ratio"])
+    table(rows, ["cell", "threads", "(B,T,F,H)", "sklstm samples/s", "torch samples/s", "ratio",
+                 "sklstm GFLOP/s (% peak)"])
 
 
 if __name__ == "__main__":

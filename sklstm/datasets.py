@@ -62,7 +62,7 @@ def load_airline():
     --------
     >>> from sklstm.datasets import load_airline
     >>> y = load_airline()
-    >>> y.shape, y[0], y[-1]
+    >>> y.shape, float(y[0]), float(y[-1])
     ((144,), 112.0, 432.0)
     """
     with np.load(os.path.join(_DATA, "airline.npz"), allow_pickle=False) as f:
@@ -100,7 +100,7 @@ def make_adding_problem(n_samples=1000, n_timesteps=100, random_state=None):
     --------
     >>> from sklstm.datasets import make_adding_problem
     >>> X, y = make_adding_problem(5, 50, random_state=0)
-    >>> X.shape, (X[:, :, 1].sum(axis=1) == 2).all()
+    >>> X.shape, bool((X[:, :, 1].sum(axis=1) == 2).all())
     ((5, 50, 2), True)
     """
     _check_sizes(n_samples, n_timesteps, 2)
@@ -142,7 +142,7 @@ def make_temporal_order(n_samples=1000, n_timesteps=100, random_state=None):
     --------
     >>> from sklstm.datasets import make_temporal_order
     >>> X, y = make_temporal_order(4, 40, random_state=0)
-    >>> X.shape, X.sum(axis=2).min()
+    >>> X.shape, float(X.sum(axis=2).min())
     ((4, 40, 8), 1.0)
     """
     _check_sizes(n_samples, n_timesteps, 20)
@@ -197,7 +197,7 @@ def make_embedded_reber(n_samples=1000, random_state=None):
     --------
     >>> from sklstm.datasets import make_embedded_reber
     >>> X, y = make_embedded_reber(3, random_state=0)
-    >>> y[0][-1], y[0][-2] == y[0][0]
+    >>> str(y[0][-1]), bool(y[0][-2] == y[0][0])
     ('E', True)
     """
     if int(n_samples) < 1:

@@ -323,8 +323,12 @@ def _stack_forward(spec, v, x, lens, states, use_blas, keep, dropout=0.0, rng=No
     return inp, caches, masks, new_states
 
 
-def _stack_backward(spec, v, g, dtop, caches, masks, lens, use_blas, ws=None):
-    """Backward through all layers given the gradient of the top output."""
+def _stack_backward(spec, v, g, dtop, caches, masks, lens, use_blas, ws=None, input_grad=False):
+    """Backward through all layers given the gradient of the top output.
+
+    Returns the gradient with respect to the network input when ``input_grad``
+    (else None: the first layer's input is data and needs none).
+    """
     d_out = dtop
     for layer in range(len(spec.hidden) - 1, -1, -1):
         h = spec.hidden[layer]
@@ -332,10 +336,10 @@ def _stack_backward(spec, v, g, dtop, caches, masks, lens, use_blas, ws=None):
         for d in range(spec.n_dirs):
             dhs = d_out if spec.n_dirs == 1 else np.ascontiguousarray(d_out[:, :, d * h:(d + 1) * h])
             dxd = _layer_backward(spec, v, g, layer, d, dhs, caches[layer][d], lens, use_blas,
-                                  need_dx=layer > 0, ws=ws)
+                                  need_dx=layer > 0 or input_grad, ws=ws)
             dx = dxd if dx is None else dx + dxd
         if layer == 0:
-            break
+            return dx
         if masks[layer] is not None:
             dx *= masks[layer]
         d_out = dx
@@ -595,15 +599,7 @@ def input_gradient_norms(spec, flat, X, lengths, y, sample_weight, loss):
     _, dlogits = loss_and_output_grad(loss, logits, y, w, float(B))
     dtop = np.zeros_like(top)
     _scatter_last(spec, dtop, rows, lens - 1, dlogits @ v["head.weight"])
-    d_out = dtop
-    for layer in range(len(spec.hidden) - 1, -1, -1):
-        h = spec.hidden[layer]
-        dx = None
-        for d in range(spec.n_dirs):
-            dhs = d_out if spec.n_dirs == 1 else np.ascontiguousarray(d_out[:, :, d * h:(d + 1) * h])
-            dxd = _layer_backward(spec, v, g, layer, d, dhs, caches[layer][d], lens, True, need_dx=True)
-            dx = dxd if dx is None else dx + dxd
-        d_out = dx
+    d_out = _stack_backward(spec, v, g, dtop, caches, masks, lens, True, input_grad=True)
     norms = np.sqrt((d_out.astype(np.float64) ** 2).sum(axis=2))  # (T, B)
     valid = np.arange(T)[:, None] < lens[None, :]
     return (norms * valid).sum(axis=1) / np.maximum(valid.sum(axis=1), 1) * B

@@ -96,3 +96,27 @@ def test_clip_by_global_norm(rng):
     np.testing.assert_allclose(clipped, raw * (0.5 / (norm + 1e-6)), rtol=1e-12)
     loss_and_grad(spec, flat, clipped, X, lengths, y, w, "squared_error", clip_norm=2 * norm)
     np.testing.assert_array_equal(clipped, raw)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_input_gradient_norms_match_finite_differences(cell, rng):
+    from sklstm._network import input_gradient_norms
+
+    spec = NetworkSpec(cell, 2, (3, 2), False, 1)
+    flat = make_params(spec, rng)
+    X, lengths, _ = make_batch(rng, [5], 2)
+    y = rng.standard_normal((1, 1))
+    w = np.ones(1)
+    norms = input_gradient_norms(spec, flat, X, lengths, y, w, "squared_error")
+
+    def f(Xv):
+        return loss_and_grad(spec, flat, np.empty_like(flat), Xv, lengths, y, w, "squared_error", clip_norm=None)
+
+    eps = 1e-6
+    for t in range(5):
+        g = np.zeros(2)
+        for k in range(2):
+            e = np.zeros_like(X)
+            e[0, t, k] = eps
+            g[k] = (f(X + e) - f(X - e)) / (2 * eps)
+        np.testing.assert_allclose(norms[t], np.linalg.norm(g), rtol=1e-5, atol=1e-9)

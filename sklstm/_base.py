@@ -47,6 +47,9 @@ def _deferred_interrupt():
         yield state
         return
     previous = signal.getsignal(signal.SIGINT)
+    if previous in (signal.SIG_IGN, None):  # Ctrl-C is ignored here: keep it that way
+        yield state
+        return
 
     def handler(signum, frame):
         if state["hit"]:

@@ -40,18 +40,31 @@ def test_ctrl_c_during_fit_returns_a_usable_model(early_stopping, rng):
     clf = LSTMClassifier(hidden_layer_sizes=(16,), batch_size=8, max_iter=10_000, tol=0,
                          early_stopping=early_stopping, n_iter_no_change=10_000, random_state=0)
     clf.fit(X[:20], y[:20])  # compile first, so the signal lands during training
+    # a background job may inherit SIGINT ignored: give this test Python's default handler
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
         with pytest.warns(TrainingInterruptedWarning, match="interrupted"):
             clf.fit(X, y)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, outer)
     assert 0 < clf.n_iter_ < 10_000 or not early_stopping
     assert np.isfinite(clf.predict_proba(X)).all()
     if early_stopping and clf.validation_scores_:
         assert clf.best_validation_score_ == max(clf.validation_scores_)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ignored_ctrl_c_stays_ignored(rng):
+    outer = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        X = rng.normal(size=(20, 4, 2))
+        LSTMRegressor(hidden_layer_sizes=(2,), max_iter=1).fit(X, X[:, 0, 0])
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, outer)
 
 
 def test_predict_from_8_threads_equals_serial(rng):

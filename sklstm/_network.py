@@ -216,8 +216,7 @@ def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None
     if _has_cell_state(cell):
         cs = _empty(ws, key + ("cs",), (S, B, h), dt)
         tcs = _empty(ws, key + ("tcs",), (S, B, h), dt)
-        # training overwrites the pre-activations in place (not needed later)
-        gates = xproj if keep else np.empty((1, B, gh), dtype=dt)
+        gates = xproj  # computed in place: the pre-activations are not needed later
         c_n = np.empty((B, h), dtype=dt)
         lstm_forward(xproj, whh_t, b_hh, lens, reverse, cell == "lstm", h0, c0,
                      hs, hprev, cs, tcs, gates, h_n, c_n, rec, use_blas)

@@ -46,9 +46,9 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
         Outputs: h before each step, c after each step and ``tanh(c)``.
         S = T keeps every step for the backward pass; S = 1 (inference)
         keeps only the current step.
-    gates : ndarray of shape (S, B, G*H)
+    gates : ndarray of shape (T or 1, B, G*H)
         Output: gate activations (after the nonlinearities); may be the
-        same array as ``xproj``.
+        same array as ``xproj`` (computed in place, the fast path).
     h_state, c_state : ndarray of shape (B, H)
         Output: final states (h_n, c_n).
     rec : ndarray of shape (B, G*H)
@@ -60,7 +60,8 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
     H = h0.shape[1]
     og = 3 * H if forget else 2 * H
     gg = 2 * H if forget else H
-    S = gates.shape[0]  # T when the backward pass needs every step, else 1 (inference)
+    S = cs.shape[0]  # T when the backward pass needs every step, else 1 (inference)
+    SG = gates.shape[0]  # T (gates may then be xproj itself, computed in place) or 1
     # per-column activation: sigmoid everywhere but the candidate block (tanh)
     scale = np.empty(G, dtype=gates.dtype)
     alpha = np.ones(G, dtype=gates.dtype)
@@ -75,16 +76,17 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
     for s in range(T):
         t = T - 1 - s if reverse else s
         ts = t if S == T else 0
+        tg = t if SG == T else 0
         n = active_rows(lengths, t)
         hs[t] = 0.0
         hprev[ts] = h_state
-        gates[ts, n:] = 0.0
+        gates[tg, n:] = 0.0
         cs[ts, n:] = c_state[n:]
         if n == 0:
             continue
         matmul(h_state[:n], whh_t, rec[:n], use_blas)
         for b in range(n):
-            g = gates[ts, b]
+            g = gates[tg, b]
             rb = rec[b]
             if not inplace:
                 xp = xproj[t, b]

@@ -427,14 +427,36 @@ class BaseRecurrent(BaseEstimator, ABC):
     def _run_epoch(self, Xp, lengths, y_enc, sw, grad, batch, interrupt):
         """One pass over the data; None when interrupted (checked between batches)."""
         n = Xp.shape[0]
-        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
         total = 0.0
-        for start in range(0, n, batch):
+        for idx in self._batches(lengths, batch):
             if interrupt["hit"]:
                 return None
-            idx = order[start:start + batch]
             total += self._train_step(Xp[idx], lengths[idx], y_enc[idx], sw[idx], grad) * len(idx)
         return total / n
+
+    def _batches(self, lengths, batch):
+        """Index arrays of one epoch's mini-batches.
+
+        With ``shuffle``, sequences of unequal lengths are bucketed: a random
+        permutation is cut into pools of 50 batches, each pool sorted by length
+        and cut into batches, and the batches are shuffled, so short sequences
+        rarely share a batch (and its padded length) with long ones.
+        """
+        n = lengths.shape[0]
+        if not self.shuffle:
+            order = np.arange(n)
+            return [order[i:i + batch] for i in range(0, n, batch)]
+        order = self._rng.permutation(n)
+        if lengths.min() == lengths.max():
+            return [order[i:i + batch] for i in range(0, n, batch)]
+        pool = 50 * batch
+        out = []
+        for p in range(0, n, pool):
+            chunk = order[p:p + pool]
+            chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+            out.extend(chunk[i:i + batch] for i in range(0, len(chunk), batch))
+        self._rng.shuffle(out)
+        return out
 
     def _train_step(self, Xb, lb, yb, wb, grad):
         """Forward, backward, clip and one optimizer update; raises _Diverged instead of going non-finite."""

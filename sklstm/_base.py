@@ -32,6 +32,10 @@ from .exceptions import DivergenceWarning, TrainingInterruptedWarning
 __all__ = ["BaseRecurrent"]
 
 
+_LAYOUT_HINT = ("A univariate series stored as 2D rows (n, T) is read as tabular data: pass X[:, :, None]; "
+                "data in the (n, channels, T) layout of aeon/sktime: pass X.transpose(0, 2, 1).")
+
+
 class _Diverged(Exception):
     """Raised inside the training loop when the loss, gradient or weights stop being finite."""
 
@@ -175,7 +179,7 @@ class BaseRecurrent(BaseEstimator, ABC):
 
     def _validate_X(self, X, reset: bool):
         """Any accepted X -> (padded (n, T, F) array of the compute dtype, int64 lengths)."""
-        dt = self._np_dtype
+        dt = self._np_dtype if reset or not hasattr(self, "coefs_flat_") else self.coefs_flat_.dtype
         if is_sequence_input(X):
             Xp, lengths = check_sequences(X, dtype=dt)
             n_features = Xp.shape[2]
@@ -193,6 +197,8 @@ class BaseRecurrent(BaseEstimator, ABC):
             msg = str(exc)
             if "dim" in msg or "Expected 2D array" in msg:
                 raise ValueError(f"{msg} sklstm accepts {SEQUENCE_FORMS}.") from None
+            if "features, but" in msg:
+                raise ValueError(f"{msg} {_LAYOUT_HINT}") from None
             raise
         Xp = np.ascontiguousarray(X2, dtype=dt)[:, None, :]
         return Xp, np.ones(Xp.shape[0], dtype=np.int64)
@@ -210,10 +216,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         if n_features != self.n_features_in_:
             raise ValueError(
                 f"X has {n_features} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input. A univariate series stored as 2D "
-                "rows (n, T) is read as tabular data: pass X[:, :, None]; data in the "
-                "(n, channels, T) layout of aeon/sktime: pass X.transpose(0, 2, 1)."
-            )
+                f"{self.n_features_in_} features as input. {_LAYOUT_HINT}")
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None):
@@ -249,6 +252,8 @@ class BaseRecurrent(BaseEstimator, ABC):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         first = not (incremental or self.warm_start) or not hasattr(self, "coefs_flat_")
+        if not first:
+            self._check_unchanged_architecture()
         Xp, lengths = self._validate_X(X, reset=first)
         n = Xp.shape[0]
         try:
@@ -269,6 +274,31 @@ class BaseRecurrent(BaseEstimator, ABC):
         self._run_epochs(Xp, lengths, y_enc, sw, epochs, incremental)
         return self
 
+    def _hidden_tuple(self):
+        hidden = self.hidden_layer_sizes
+        hidden = (hidden,) if np.isscalar(hidden) else tuple(hidden)
+        if len(hidden) == 0 or not all(isinstance(h, (int, np.integer)) and not isinstance(h, bool)
+                                       and h >= 1 for h in hidden):
+            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}.")
+        return tuple(int(h) for h in hidden)
+
+    def _check_unchanged_architecture(self):
+        """warm_start / partial_fit continue the fitted network: its architecture must not have changed."""
+        spec = self._spec
+        now = {"hidden_layer_sizes": self._hidden_tuple(), "cell": self.cell,
+               "bidirectional": bool(self.bidirectional), "dtype": np.dtype(self.dtype),
+               "solver": self.solver}
+        was = {"hidden_layer_sizes": spec.hidden, "cell": spec.cell, "bidirectional": spec.bidirectional,
+               "dtype": self.coefs_flat_.dtype, "solver": {"AdamOptimizer": "adam", "SGDOptimizer": "sgd",
+                                                           "RMSpropOptimizer": "rmsprop"}[
+                                                               type(self._optimizer).__name__]}
+        changed = [k for k in now if now[k] != was[k]]
+        if changed:
+            raise ValueError(
+                f"{', '.join(changed)} changed since the network was fitted ({was[changed[0]]!r} -> "
+                f"{now[changed[0]]!r}); warm_start and partial_fit continue the fitted network. Set "
+                "warm_start=False (or use a new estimator) to train a new one.")
+
     def _class_weights(self, y_enc):
         """Per-sample weight factors from ``class_weight`` (classifier only)."""
         return None
@@ -281,19 +311,19 @@ class BaseRecurrent(BaseEstimator, ABC):
             sw = _check_sample_weight(sample_weight, Xp[:, 0, :1], dtype=np.float64)
             if (sw < 0).any():
                 raise ValueError("sample_weight must be non-negative.")
+        if not np.isfinite(sw).all():
+            raise ValueError("sample_weight contains NaN or infinity.")
         cw = self._class_weights(y_enc)
         if cw is not None:
             sw = sw * cw
-        total = sw.sum()
-        if not total > 0:
+        top = sw.max() if sw.size else 0.0
+        if not top > 0:
             raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
-        return sw * (n / total)
+        sw = sw / top  # first to at most 1, so that the sum cannot overflow
+        return sw * (n / sw.sum())
 
     def _initialize(self, n_features, y_enc):
-        hidden = self.hidden_layer_sizes
-        hidden = (int(hidden),) if np.isscalar(hidden) else tuple(int(h) for h in hidden)
-        if len(hidden) == 0 or min(hidden) < 1:
-            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}.")
+        hidden = self._hidden_tuple()
         if self.bidirectional and self.bptt_steps is not None:
             raise ValueError("bidirectional=True cannot be combined with bptt_steps (the reverse "
                              "direction needs the whole sequence).")
@@ -332,6 +362,8 @@ class BaseRecurrent(BaseEstimator, ABC):
         """Epoch loop with MLP's stopping rules and best-weight restoration."""
         early = self.early_stopping and not incremental
         if early:
+            if self.validation_scores_ is None:  # switched on after an earlier fit
+                self.validation_scores_, self.best_validation_score_ = [], -np.inf
             tr, va = self._split_validation(Xp, lengths, y_enc, sw)
             val = (Xp[va], lengths[va], y_enc[va])
             Xp, lengths, y_enc, sw = Xp[tr], lengths[tr], y_enc[tr], sw[tr]
@@ -629,9 +661,9 @@ class BaseRecurrent(BaseEstimator, ABC):
             if not isinstance(sp[k], int) or not 0 < sp[k] < 10_000_000:
                 raise ValueError(f"bad {k}")
         spec = NetworkSpec(sp["cell"], sp["n_features"], hidden, sp["bidirectional"], sp["n_outputs"])
-        dt = self._np_dtype
         flat = state["coefs_flat_"]
-        if flat.dtype != dt or flat.shape != (spec.n_params,):
+        dt = flat.dtype  # the fitted dtype (the dtype parameter may have been changed after fit)
+        if dt not in (np.float32, np.float64) or flat.shape != (spec.n_params,):
             raise ValueError(f"coefs_flat_ has dtype {flat.dtype} and shape {flat.shape}; expected "
                              f"{dt} and ({spec.n_params},)")
         if not np.isfinite(flat).all():

@@ -213,21 +213,33 @@ class LSTMClassifier(ClassifierMixin, BaseRecurrent):
         return lab if counts.min() >= 2 else None
 
     def _class_weights(self, y_enc):
-        if self.class_weight is None or self.return_sequences or self._loss == "multilabel":
+        if self.class_weight is None:
             return None
+        if self.return_sequences or self._loss == "multilabel":
+            raise ValueError("class_weight is supported for one label per sequence (binary or multiclass), "
+                             "not with return_sequences=True or multilabel targets; use sample_weight.")
         lab = (y_enc[:, 0] if y_enc.ndim == 2 else y_enc).astype(np.int64)
         if isinstance(self.class_weight, dict):
             unknown = set(self.class_weight) - set(self.classes_.tolist())
             if unknown:
                 raise ValueError(f"class_weight names classes {sorted(unknown, key=str)} that are not in "
                                  f"the data: {list(self.classes_)}.")
+            bad = {k: v for k, v in self.class_weight.items()
+                   if not (isinstance(v, (int, float, np.integer, np.floating)) and np.isfinite(v) and v >= 0)}
+            if bad:
+                raise ValueError(f"class_weight values must be finite non-negative numbers; got {bad}.")
             cw = {i: self.class_weight.get(c, 1.0) for i, c in enumerate(self.classes_)}
             return np.array([cw[i] for i in lab], dtype=np.float64)
         return compute_sample_weight(self.class_weight, lab)
 
     def _validation_score(self, Xp, lengths, y_enc):
-        proba = self._proba_from(Xp, lengths)
-        return float(np.mean(self._decode(proba) == self._decode_enc(y_enc)))
+        """Accuracy as :meth:`score` computes it: valid steps only, exact match for multilabel."""
+        hit = self._decode(self._proba_from(Xp, lengths)) == self._decode_enc(y_enc)
+        if self._loss == "multilabel":
+            hit = hit.all(axis=-1)
+        if self.return_sequences:
+            hit = hit[np.arange(hit.shape[1])[None, :] < lengths[:, None]]
+        return float(np.mean(hit))
 
     # ------------------------------------------------------------------ predict
     def _proba_from(self, Xp, lengths):
@@ -348,7 +360,9 @@ class LSTMClassifier(ClassifierMixin, BaseRecurrent):
         pred = self.predict(X)
         lengths = np.array([len(p) for p in pred])
         ys = check_targets_per_step(y, lengths, numeric=False)
-        return float(np.mean(np.concatenate(pred) == np.concatenate(ys)))
+        hit = np.concatenate(pred) == np.concatenate(ys)
+        w = None if sample_weight is None else np.repeat(np.asarray(sample_weight, dtype=float), lengths)
+        return float(np.average(hit, weights=w))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -208,7 +208,8 @@ class LSTMRegressor(RegressorMixin, BaseRecurrent):
         ys = check_targets_per_step(y, lengths, numeric=True)
         pred = np.concatenate([out[i, :L] for i, L in enumerate(lengths)])
         truth = np.concatenate([np.asarray(a, dtype=np.float64).reshape(len(a), -1) for a in ys])
-        return float(r2_score(truth, pred.reshape(len(truth), -1)))
+        w = None if sample_weight is None else np.repeat(np.asarray(sample_weight, dtype=float), lengths)
+        return float(r2_score(truth, pred.reshape(len(truth), -1), sample_weight=w))
 
 
     def __sklearn_tags__(self):

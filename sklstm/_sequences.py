@@ -55,7 +55,10 @@ def _as_numeric(a, dtype, what):
     a = np.asarray(a)
     if a.dtype.kind == "c":
         raise ValueError(f"Complex data not supported in {what}: got dtype {a.dtype}.")
-    if a.dtype.kind in "OUSVMm":
+    if a.dtype.kind in "Mm":
+        raise TypeError(f"{what} must be numeric; got dtype {a.dtype} (dates and durations are not features: "
+                        "convert them to numbers first).")
+    if a.dtype.kind in "OUSV":
         try:
             a = a.astype(np.float64)
         except (TypeError, ValueError) as exc:
@@ -218,6 +221,10 @@ def check_targets_per_step(y, lengths, *, numeric: bool):
         raise ValueError(f"X has {n} sequences but y has {len(ys)}.")
     out = []
     for i, (a, L) in enumerate(zip(ys, lengths)):
+        if a.ndim == 0:
+            raise ValueError(
+                f"With return_sequences=True, y[{i}] must hold one target per timestep of sequence "
+                f"{i} ({L} steps); got a single value.")
         if a.shape[0] < L:
             raise ValueError(f"y[{i}] has {a.shape[0]} steps but sequence {i} of X has {L}.")
         rest = a[L:]

@@ -128,6 +128,8 @@ def forecast(estimator, history, steps, window=None):
     h = _as_series(history, "history")
     if not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    if window is not None and (not isinstance(window, (int, np.integer)) or window < 1):
+        raise ValueError(f"window must be None or an integer >= 1, got {window!r}")
     F = h.shape[1]
     if getattr(estimator, "n_features_in_", F) != F or getattr(estimator, "n_outputs_", F) != F:
         raise ValueError("forecast needs a model that reads and predicts every feature of the series "

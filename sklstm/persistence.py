@@ -191,6 +191,9 @@ def save(estimator, path) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".sklstm-", suffix=".tmp", dir=folder)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would otherwise replace the usual permissions
         with os.fdopen(fd, "wb") as f:
             np.savez(f, __meta__=blob, **enc.arrays)
             f.flush()
@@ -255,15 +258,15 @@ def load(path):
         if "not a valid sklstm file" in str(exc):
             raise
         raise _bad(path, f"unreadable array data ({exc})") from None
-    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
-        raise _bad(path, f"unreadable array data ({exc})") from None
+    except (OSError, zipfile.BadZipFile, EOFError, KeyError, MemoryError) as exc:
+        raise _bad(path, f"unreadable array data ({type(exc).__name__}: {str(exc)[:200]})") from None
     blob = arrays.pop("__meta__")
     if blob.dtype != np.uint8 or blob.ndim != 1 or blob.size > _MAX_META_BYTES:
         raise _bad(path, "malformed metadata entry")
     try:
         meta = json.loads(blob.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _bad(path, f"metadata is not JSON ({exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise _bad(path, f"metadata is not JSON ({type(exc).__name__}: {str(exc)[:200]})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise _bad(path, "not written by sklstm.save")
     version = meta.get("format_version")
@@ -279,7 +282,7 @@ def load(path):
     try:
         params = {k: dec.value(v) for k, v in meta["params"].items()}
         state = {k: dec.value(v) for k, v in meta["state"].items()}
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         raise _bad(path, str(exc)) from None
     valid = set(cls().get_params(deep=False))
     if set(params) != valid:

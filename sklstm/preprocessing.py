@@ -156,6 +156,8 @@ class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             a = state[k]
             if not isinstance(a, np.ndarray) or a.dtype != np.float64 or a.shape != (n,):
                 raise ValueError(f"{k} must be float64 of shape ({n},)")
+        if not all(np.isfinite(state[k]).all() for k in ("mean_", "scale_", "var_")):
+            raise ValueError("statistics must be finite")
         if not (state["scale_"] > 0).all():
             raise ValueError("scale_ must be positive")
         for k, v in state.items():

@@ -174,3 +174,24 @@ def test_skops_loads_the_estimators(tmp_path, rng):
         back = sio.load(p, trusted=sio.get_untrusted_types(file=p))
         out = "predict_proba" if hasattr(est, "predict_proba") else "predict"
         np.testing.assert_array_equal(getattr(back, out)(X), getattr(est, out)(X))
+
+
+def test_deep_json_and_huge_array_headers_are_rejected(tmp_path, rng):
+    X, models = _fitted(rng)
+    good = tmp_path / "good.sklstm"
+    sklstm.save(models[0][0], good)
+    bad = tmp_path / "bad.sklstm"
+    blob = np.frombuffer(b"[" * 200000, dtype=np.uint8)
+    with open(bad, "wb") as f:
+        np.savez(f, __meta__=blob)
+    with pytest.raises(ValueError, match="not a valid sklstm file"):
+        sklstm.load(bad)
+    header = {"descr": "<f8", "fortran_order": False, "shape": (100000, 100000, 100)}
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, header)
+    bad.write_bytes(good.read_bytes())
+    with zipfile.ZipFile(bad, "a") as zf:
+        zf.writestr("huge.npy", buf.getvalue())
+    with pytest.raises(ValueError, match="not a valid sklstm file"):
+        sklstm.load(bad)
+    assert oct(good.stat().st_mode & 0o777) != oct(0o600)

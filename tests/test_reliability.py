@@ -97,3 +97,86 @@ def test_training_cache_that_cannot_fit_is_a_clear_error(rng):
     X = np.zeros((200, 2_000_000, 1), dtype=np.float32)[:, :, :]  # lazily zero pages, 1.6 GB virtual
     with pytest.raises(MemoryError, match="bptt_steps"):
         LSTMRegressor(hidden_layer_sizes=(256,), max_iter=1).fit(X, np.zeros(200))
+
+
+def test_review_findings_stay_fixed(rng, tmp_path):
+    import sklstm
+    from sklstm.forecasting import forecast
+
+    X = rng.normal(size=(20, 5, 2))
+    y = X[:, 0, 0]
+    small = dict(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    # dtype changed after fit: predicts in the fitted dtype; continuing training is a clear error
+    r = LSTMRegressor(warm_start=True, **small).fit(X, y)
+    r.set_params(dtype="float64")
+    assert np.isfinite(r.predict(X)).all()
+    sklstm.save(r, tmp_path / "r.sklstm")
+    np.testing.assert_array_equal(sklstm.load(tmp_path / "r.sklstm").predict(X), r.predict(X))
+    with pytest.raises(ValueError, match="dtype changed"):
+        r.fit(X, y)
+    r.set_params(dtype="float32", hidden_layer_sizes=(7, 3))
+    with pytest.raises(ValueError, match="hidden_layer_sizes changed"):
+        r.fit(X, y)
+    # early stopping switched on after a warm fit
+    r.set_params(hidden_layer_sizes=(4,), early_stopping=True)
+    r.fit(X, y)
+    assert len(r.validation_scores_) >= 1
+    # huge and non-finite sample weights
+    a = LSTMRegressor(**small).fit(X, y)
+    b = LSTMRegressor(**small).fit(X, y, sample_weight=np.full(20, 1e308))
+    np.testing.assert_allclose(a.coefs_flat_, b.coefs_flat_, rtol=1e-5)
+    with pytest.raises(ValueError, match="infinity"):
+        LSTMRegressor(**small).fit(X, y, sample_weight=np.full(20, np.inf))
+    # class_weight values and unsupported combinations
+    yl = np.where(y > 0, "a", "b")
+    for cw in ({"a": -1.0}, {"a": np.inf}, {"a": np.nan}):
+        with pytest.raises(ValueError, match="class_weight"):
+            LSTMClassifier(class_weight=cw, **small).fit(X, yl)
+    seq_y = [np.where(x[:, 0] > 0, "a", "b") for x in X]
+    with pytest.raises(ValueError, match="class_weight"):
+        LSTMClassifier(class_weight={"a": 2.0}, return_sequences=True, **small).fit(list(X), seq_y)
+    # scalar targets per sequence with return_sequences
+    with pytest.raises(ValueError, match="one target per timestep"):
+        LSTMRegressor(return_sequences=True, **small).fit(list(X), list(y))
+    # 2D feature-count mismatch keeps sklearn's message and adds the layout hint
+    r1 = LSTMRegressor(**small).fit(X[:, :, :1], y)
+    with pytest.raises(ValueError, match=r"X\[:, :, None\]"):
+        r1.predict(X[:, :, 0])
+    # dates are not features
+    with pytest.raises(TypeError, match="numeric"):
+        LSTMRegressor(**small).fit(np.zeros((4, 3, 1), dtype="datetime64[s]"), np.zeros(4))
+    with pytest.raises(ValueError, match="window"):
+        forecast(r1, X[0, :, 0], steps=2, window=-3)
+
+
+def test_per_step_weighted_score_and_validation_on_valid_steps(rng):
+    X = [rng.normal(size=(int(rng.integers(2, 9)), 2)) for _ in range(40)]
+    y = [np.where(np.cumsum(x[:, 0]) > 0, "up", "down") for x in X]
+    clf = LSTMClassifier(hidden_layer_sizes=(4,), return_sequences=True, max_iter=3, early_stopping=True,
+                         validation_fraction=0.5, random_state=0).fit(X, y)
+    w = np.r_[np.zeros(20), np.ones(20)]
+    assert clf.score(X, y, sample_weight=w) == pytest.approx(clf.score(X[20:], y[20:]))
+    from sklearn.model_selection import train_test_split
+
+    _, Xv, _, yv = train_test_split(X, y, test_size=0.5, random_state=0)
+    assert clf.validation_scores_[-1] == pytest.approx(clf.score(Xv, yv)) or clf.n_iter_ > 1
+
+
+def test_no_kernel_uses_parallel_so_the_threading_layer_never_matters():
+    """predict is thread-safe under every numba threading layer because no kernel is parallel=True."""
+    import importlib
+    import pkgutil
+
+    import numba
+
+    import sklstm._kernels as kernels
+
+    found = 0
+    for mod in pkgutil.iter_modules(kernels.__path__):
+        m = importlib.import_module(f"sklstm._kernels.{mod.name}")
+        for obj in vars(m).values():
+            if isinstance(obj, numba.core.registry.CPUDispatcher):
+                found += 1
+                assert not obj.targetoptions.get("parallel"), obj
+                assert obj.targetoptions.get("nogil"), obj
+    assert found >= 10

@@ -180,6 +180,8 @@ class BaseRecurrent(BaseEstimator, ABC):
     def _validate_X(self, X, reset: bool):
         """Any accepted X -> (padded (n, T, F) array of the compute dtype, int64 lengths)."""
         dt = self._np_dtype if reset or not hasattr(self, "coefs_flat_") else self.coefs_flat_.dtype
+        if isinstance(X, (list, tuple)) and len(X) == 0:
+            raise ValueError(f"X is empty; expected {SEQUENCE_FORMS}.")
         if is_sequence_input(X):
             Xp, lengths = check_sequences(X, dtype=dt)
             n_features = Xp.shape[2]

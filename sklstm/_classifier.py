@@ -169,7 +169,12 @@ class LSTMClassifier(ClassifierMixin, BaseRecurrent):
                     self._loss, self.n_outputs_ = "logistic", 1
                 else:
                     self._loss, self.n_outputs_ = "softmax", len(self.classes_)
-        elif self._loss != "multilabel":
+        elif (self._loss == "multilabel") != (kind == "multilabel-indicator") or (
+                kind == "multilabel-indicator" and flat.shape[1] != self.n_outputs_):
+            raise ValueError(f"y is {kind} with shape {np.shape(flat)}, but the model was fitted on "
+                             f"{'multilabel' if self._loss == 'multilabel' else 'single-label'} targets "
+                             f"with {self.n_outputs_} output(s).")
+        else:
             unseen = np.setdiff1d(unique_labels(flat), self.classes_)
             if unseen.size:
                 raise ValueError(f"y contains labels {list(unseen)} not seen in the first call: "

@@ -133,8 +133,9 @@ class LSTMRegressor(RegressorMixin, BaseRecurrent):
         if reset:
             self._y_ndim = ndim
             self.n_outputs_ = enc.shape[-1]
-        elif enc.shape[-1] != self.n_outputs_:
-            raise ValueError(f"y has {enc.shape[-1]} targets but the model was fitted with {self.n_outputs_}.")
+        elif enc.shape[-1] != self.n_outputs_ or ndim != self._y_ndim:
+            raise ValueError(f"y has {enc.shape[-1]} target(s) in a {ndim}D form but the model was fitted with "
+                             f"{self.n_outputs_} in a {self._y_ndim}D form.")
         return enc
 
     def partial_fit(self, X, y, sample_weight=None):

@@ -134,3 +134,36 @@ def test_length_bucketing_covers_every_sequence_once(rng):
     assert spread < 0.2 * np.ptp(lengths)  # batches hold sequences of similar lengths
     first = [b.copy() for b in reg._batches(lengths, 10)]
     assert not all(np.array_equal(a, b) for a, b in zip(first, reg._batches(lengths, 10)))  # reshuffled
+
+
+def test_more_input_and_training_paths(rng, capsys):
+    X = rng.normal(size=(30, 5, 2))
+    y = (X[:, :, 0].sum(1) > 0).astype(int)
+    small = dict(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    # numeric object-dtype 3D arrays are converted
+    a = LSTMClassifier(**small).fit(X.astype(object), y)
+    b = LSTMClassifier(**small).fit(X, y)
+    np.testing.assert_array_equal(a.coefs_flat_, b.coefs_flat_)
+    # float64 compute end to end
+    r = LSTMRegressor(dtype="float64", **small).fit(X, X[:, 0, 0])
+    assert r.coefs_flat_.dtype == np.float64 and r.predict(X).dtype == np.float64
+    # regressor early stopping, verbose shows the validation score
+    r = LSTMRegressor(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True, verbose=True,
+                      random_state=0).fit(X, X[:, 0, 0])
+    assert len(r.validation_scores_) == 3 and "val_score=" in capsys.readouterr().err
+    # sample_weight in partial_fit
+    p1 = LSTMClassifier(**small).partial_fit(X, y, classes=[0, 1], sample_weight=np.r_[np.ones(15), np.zeros(15)])
+    p2 = LSTMClassifier(**small).partial_fit(X[:15], y[:15], classes=[0, 1])
+    assert not np.array_equal(p1.coefs_flat_, LSTMClassifier(**small).partial_fit(X, y, classes=[0, 1]).coefs_flat_)
+    assert p2.n_iter_ == 1
+    # target forms must stay the same across partial_fit calls
+    r = LSTMRegressor(**small).partial_fit(X, X[:, 0, :2])
+    with pytest.raises(ValueError, match="target"):
+        r.partial_fit(X, X[:, 0, 0])
+    m = LSTMClassifier(**small).fit(X, np.stack([y, 1 - y], 1))
+    with pytest.raises(ValueError, match="multilabel"):
+        m.partial_fit(X, y)
+    with pytest.raises(ValueError, match="empty"):
+        LSTMClassifier(**small).fit([], [])
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        LSTMClassifier(hidden_layer_sizes=(2.5,)).fit(X, y)

@@ -7,7 +7,7 @@ the per-step gradient norms show (saved as adding_gradients.png when
 matplotlib is installed).
 
     python examples/adding_problem.py --quick     # T = 100, about 15 s
-    python examples/adding_problem.py             # T = 100, 200, 500, 1000
+    python examples/adding_problem.py             # T = 100, 200, 500, 1000 (curriculum)
 """
 
 import argparse
@@ -27,19 +27,24 @@ ap.add_argument("--quick", action="store_true")
 args = ap.parse_args()
 lags = [100] if args.quick else [100, 200, 500, 1000]
 
+# Curriculum: each lag continues (warm_start) from the model trained on the
+# previous one: 10 epochs on 10,000 sequences at T=100, then 3 epochs on
+# 5,000 sequences at each longer lag. Trained directly at T=1000, the same
+# network stayed at the baseline for 49 epochs.
 curves = {}
-print(f"{'T':>5} {'cell':>5} {'test MSE':>9} {'epochs':>6} {'seconds':>8}")
-for T in lags:
-    X, y = make_adding_problem(10000, T, random_state=0)
-    Xt, yt = make_adding_problem(500, T, random_state=1)
-    for cell in ("lstm", "rnn"):
-        reg = LSTMRegressor(hidden_layer_sizes=(32,), cell=cell, learning_rate_init=0.01, batch_size=32,
-                            clip_norm=1.0, max_iter=10 if T <= 200 else 20, random_state=0)
+print(f"{'T':>5} {'cell':>5} {'test MSE':>9} {'seconds':>8}")
+for cell in ("lstm", "rnn"):
+    reg = LSTMRegressor(hidden_layer_sizes=(32,), cell=cell, learning_rate_init=0.01, batch_size=32,
+                        clip_norm=1.0, warm_start=True, random_state=0)
+    for stage, T in enumerate(lags):
+        X, y = make_adding_problem(10000 if stage == 0 else 5000, T, random_state=stage)
+        Xt, yt = make_adding_problem(500, T, random_state=100 + stage)
+        reg.set_params(max_iter=10 if stage == 0 else 3)
         t0 = time.perf_counter()
         reg.fit(X, y)
         mse = np.mean((reg.predict(Xt) - yt) ** 2)
-        print(f"{T:>5} {cell:>5} {mse:>9.4f} {reg.n_iter_:>6} {time.perf_counter() - t0:>8.1f}", flush=True)
-        if T == lags[0]:
+        print(f"{T:>5} {cell:>5} {mse:>9.4f} {time.perf_counter() - t0:>8.1f}", flush=True)
+        if stage == 0:
             norms = input_gradient_norms(reg._spec, reg.coefs_flat_, Xt[:200], np.full(200, T), yt[:200, None],
                                          np.ones(200), "squared_error")
             curves[cell] = norms

@@ -19,6 +19,8 @@ CONFIGS = [(32, 50, 8, 32), (64, 100, 16, 64), (128, 100, 32, 128), (64, 200, 32
 
 
 def sklstm_step(cell, B, T, F, H, dtype=np.float32):
+    import numba
+
     from sklstm._network import NetworkSpec, Workspace, loss_and_grad
     from sklstm._optimizers import AdamOptimizer
 
@@ -34,7 +36,8 @@ def sklstm_step(cell, B, T, F, H, dtype=np.float32):
     ws = Workspace()
 
     def step():
-        loss_and_grad(spec, flat, grad, X, lengths, y, w, "squared_error", clip_norm=None, workspace=ws)
+        loss_and_grad(spec, flat, grad, X, lengths, y, w, "squared_error", clip_norm=None, workspace=ws,
+                      n_threads=numba.get_num_threads())
         opt.update(flat, grad)
 
     return step

@@ -27,6 +27,7 @@ from ._network import NetworkSpec
 from ._optimizers import make_optimizer
 from ._sequences import SEQUENCE_FORMS, _physical_memory, check_sequences, is_sequence_input
 from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _num_samples, validate_data
+from ._threads import compute_threads
 from .exceptions import DivergenceWarning, TrainingInterruptedWarning
 
 __all__ = ["BaseRecurrent"]
@@ -499,7 +500,8 @@ class BaseRecurrent(BaseEstimator, ABC):
             self._spec, self.coefs_flat_, grad, Xb[:, :tmax], lb, yb, wb, self._loss,
             alpha=self.alpha, dropout=self.dropout, rng=self._rng, bptt_steps=self.bptt_steps,
             return_sequences=self.return_sequences, clip_value=self.clip_value,
-            clip_norm=self.clip_norm, use_blas=True, workspace=self._workspace)
+            clip_norm=self.clip_norm, use_blas=True, workspace=self._workspace,
+            n_threads=compute_threads())
         if not np.isfinite(loss) or not np.isfinite(_network.global_norm(grad)):
             raise _Diverged(f"the loss became {loss}")
         before = self._previous_coefs

@@ -154,6 +154,10 @@ class Workspace:
     def __init__(self):
         self._bufs = {}
 
+    def child(self, i):
+        """A separate workspace for part ``i`` of a batch split across threads."""
+        return self._bufs.setdefault(("child", i), Workspace())
+
     def get(self, key, shape, dtype):
         """An uninitialised array of ``shape`` that stays valid until ``key`` is asked again."""
         size = int(np.prod(shape))
@@ -385,21 +389,85 @@ def sort_batch(X, lengths):
     return x, lens, perm
 
 
-def loss_and_grad(*args, **kwargs):
-    """Loss of one mini-batch and its gradient; see :func:`_loss_and_grad`.
+_MIN_ROWS_PER_THREAD = 16
+_POOL = {}
 
-    The kernels' BLAS is held at one thread for the call (see
-    :mod:`sklstm._threads`).
+
+def _pool(n):
+    if n not in _POOL:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="sklstm")
+    return _POOL[n]
+
+
+def loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *, n_threads=1, alpha=0.0,
+                  dropout=0.0, rng=None, return_sequences=False, clip_value=None, clip_norm=None,
+                  workspace=None, **kwargs):
+    """Loss of one mini-batch and its gradient; see :func:`_loss_and_grad` for the arguments.
+
+    With ``n_threads > 1`` the batch is split into a fixed partition of
+    ``n_threads`` parts (every ``n_threads``-th sequence in length order, so
+    the parts cost about the same), each part runs forward and backward on
+    its own thread (the kernels release the GIL) with its own gradient
+    buffer, and the parts' gradients are summed in part order: the result is
+    bitwise reproducible for a given thread count. The kernels' BLAS is held
+    at one thread for the call (see :mod:`sklstm._threads`); with several
+    parts, every BLAS is.
     """
-    with single_threaded_step_blas():
-        return _loss_and_grad(*args, **kwargs)
+    B = len(lengths)
+    parts = min(int(n_threads), B // _MIN_ROWS_PER_THREAD)
+    common = dict(return_sequences=return_sequences, **kwargs)
+    if parts <= 1:
+        with single_threaded_step_blas():
+            total = _loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, dropout=dropout,
+                                   rng=rng, workspace=workspace, **common)
+        return _finish_grad(spec, flat, grad, total, B, alpha, clip_value, clip_norm)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(-lengths, kind="stable")
+    idx = [np.sort(order[i::parts]) for i in range(parts)]
+    denom = float(lengths.sum()) if return_sequences else float(B)
+    rngs = [None] * parts
+    if dropout > 0.0:
+        rngs = [np.random.default_rng(s) for s in rng.integers(0, 2 ** 63, size=parts)]
+    y = np.asarray(y)
+    sample_weight = np.asarray(sample_weight)
+    bufs = [grad] + [_empty(workspace, ("part-grad", i), grad.shape, grad.dtype) for i in range(1, parts)]
+    subs = [None if workspace is None else workspace.child(i) for i in range(parts)]
+
+    def run(i):
+        return _loss_and_grad(spec, flat, bufs[i], X[idx[i]], lengths[idx[i]], y[idx[i]],
+                              sample_weight[idx[i]], loss, dropout=dropout, rng=rngs[i], workspace=subs[i],
+                              denom=denom, **common)
+
+    with single_threaded_step_blas(every_blas=True):
+        totals = list(_pool(parts).map(run, range(parts)))
+    for b in bufs[1:]:
+        grad += b
+    return _finish_grad(spec, flat, grad, sum(totals), B, alpha, clip_value, clip_norm)
+
+
+def _finish_grad(spec, flat, grad, total, B, alpha, clip_value, clip_norm):
+    """Add the L2 penalty over weight matrices and clip; returns the penalised loss."""
+    dt = flat.dtype
+    if alpha:
+        wm = spec.weight_mask()
+        wv = flat[wm].astype(np.float64)
+        total += 0.5 * alpha * float(np.dot(wv, wv)) / B
+        grad[wm] += (alpha / B) * flat[wm]
+    if clip_value is not None:
+        clip_by_value(grad, dt.type(clip_value))
+    if clip_norm is not None:
+        norm = global_norm(grad)
+        if norm > clip_norm:
+            scale_inplace(grad, dt.type(clip_norm / (norm + 1e-6)))
+    return total
 
 
 def _loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
-                  alpha=0.0, dropout=0.0, rng=None, bptt_steps=None,
-                  return_sequences=False, clip_value=None, clip_norm=None,
-                  use_blas=True, workspace=None):
-    """Loss of one mini-batch and its gradient with respect to ``flat``.
+                   dropout=0.0, rng=None, bptt_steps=None, return_sequences=False,
+                   use_blas=True, workspace=None, denom=None):
+    """Loss of one mini-batch and its gradient with respect to ``flat``, before L2 and clipping.
 
     Parameters
     ----------
@@ -435,6 +503,11 @@ def _loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
         BLAS products (True) or fixed-order loops.
     workspace : Workspace or None
         Buffers reused between calls (a training loop passes one).
+    denom : float or None
+        Normaliser of the loss (default: this batch's size, or its number of
+        valid steps); a part of a split batch passes the whole batch's.
+    n_threads : int
+        (:func:`loss_and_grad` only) parts of the batch run on their own threads.
 
     Returns
     -------
@@ -451,9 +524,8 @@ def _loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
     y = np.asarray(y)[perm]
     if return_sequences:
         y = np.swapaxes(y, 0, 1)  # time-major
-        denom = float(lens.sum())
-    else:
-        denom = float(B)
+    if denom is None:
+        denom = float(lens.sum()) if return_sequences else float(B)
     k = T if bptt_steps is None else int(bptt_steps)
     head_w_t = _tc(v["head.weight"])
     states = _zero_states(spec, B, dt)
@@ -498,17 +570,6 @@ def _loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
         else:
             _scatter_last(spec, dtop, rows, steps, dfeat)
         _stack_backward(spec, v, g, dtop, caches, masks, clens, use_blas, workspace)
-    if alpha:
-        wm = spec.weight_mask()
-        wv = flat[wm].astype(np.float64)
-        total += 0.5 * alpha * float(np.dot(wv, wv)) / B
-        grad[wm] += (alpha / B) * flat[wm]
-    if clip_value is not None:
-        clip_by_value(grad, dt.type(clip_value))
-    if clip_norm is not None:
-        norm = global_norm(grad)
-        if norm > clip_norm:
-            scale_inplace(grad, dt.type(clip_norm / (norm + 1e-6)))
     return total
 
 

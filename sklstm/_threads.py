@@ -55,11 +55,29 @@ def step_blas_controllers():
     return _CACHE["controllers"]
 
 
+def all_blas_controllers():
+    """threadpoolctl controllers of every BLAS loaded in the process (possibly empty)."""
+    if "all" not in _CACHE:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            import scipy.linalg  # noqa: F401
+
+            _CACHE["all"] = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+        except Exception:  # noqa: BLE001
+            _CACHE["all"] = []
+    return _CACHE["all"]
+
+
 @contextmanager
-def single_threaded_step_blas():
-    """Hold the kernels' BLAS at one thread inside the block, then restore it."""
+def single_threaded_step_blas(every_blas=False):
+    """Hold the kernels' BLAS (or, with ``every_blas``, every BLAS) at one thread, then restore it.
+
+    ``every_blas`` is used while sklstm runs several batch chunks on its own
+    threads: each chunk's products then stay on its thread.
+    """
     saved = []
-    for c in step_blas_controllers():
+    for c in (all_blas_controllers() if every_blas else step_blas_controllers()):
         try:
             n = c.get_num_threads()
             if n != 1:
@@ -72,3 +90,10 @@ def single_threaded_step_blas():
     finally:
         for c, n in saved:
             c.set_num_threads(n)
+
+
+def compute_threads() -> int:
+    """Threads a training step may use: numba's setting (``numba.set_num_threads``)."""
+    import numba
+
+    return int(numba.get_num_threads())

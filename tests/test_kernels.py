@@ -118,3 +118,24 @@ def test_blas_and_fixed_order_products_agree(rng):
     b = loss_and_grad(spec, flat, g2, X, lengths, y, np.ones(3), "squared_error", use_blas=False)
     np.testing.assert_allclose(a, b, rtol=1e-12)
     np.testing.assert_allclose(g1, g2, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_batch_split_across_threads_matches_reference(cell, return_sequences, rng):
+    """n_threads > 1: a fixed partition, gradients summed in order: same values, reproducible."""
+    spec = NetworkSpec(cell, 3, (4, 3), cell != "rnn", 2)
+    flat = make_params(spec, rng)
+    lengths = rng.integers(1, 9, size=40)
+    X, lengths, seqs = make_batch(rng, lengths, 3)
+    y = make_targets(rng, "squared_error", 40, 2, lengths if return_sequences else None)
+    w = rng.uniform(0.5, 1.5, 40)
+    one, two, again = (np.empty_like(flat) for _ in range(3))
+    kw = dict(alpha=0.01, return_sequences=return_sequences, clip_norm=None)
+    a = loss_and_grad(spec, flat, one, X, lengths, y, w, "squared_error", **kw)
+    b = loss_and_grad(spec, flat, two, X, lengths, y, w, "squared_error", n_threads=2, **kw)
+    c = loss_and_grad(spec, flat, again, X, lengths, y, w, "squared_error", n_threads=2, **kw)
+    np.testing.assert_allclose(b, a, rtol=1e-12)
+    np.testing.assert_allclose(two, one, rtol=1e-10, atol=1e-13)
+    assert b == c
+    np.testing.assert_array_equal(two, again)

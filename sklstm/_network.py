@@ -602,16 +602,21 @@ def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_
     n, T = X.shape[0], X.shape[1]
     width = spec.n_outputs if head else spec.head_size
     lengths = np.asarray(lengths, dtype=np.int64)
-    order = np.argsort(-lengths, kind="stable")
     if return_sequences:
         out = np.full((n, T, width), np.nan, dtype=dt)
     else:
         out = np.empty((n, width), dtype=dt)
     head_w_t = _tc(v["head.weight"])
+    # one call sorts the whole input; larger inputs go in length-sorted batches (bucketing)
+    order = None if n <= batch_size else np.argsort(-lengths, kind="stable")
     for start in range(0, n, batch_size):
-        idx = order[start:start + batch_size]
-        x, lens, perm = sort_batch(X[idx], lengths[idx])
-        rows_idx = idx[perm]
+        if order is None:
+            x, lens, perm = sort_batch(X, lengths)
+            idx = rows_idx = perm
+        else:
+            idx = order[start:start + batch_size]
+            x, lens, perm = sort_batch(X[idx], lengths[idx])
+            rows_idx = idx[perm]
         top, _, _, _ = _stack_forward(spec, v, x, lens, _zero_states(spec, len(idx), dt), False, False)
         if return_sequences:
             valid = np.arange(x.shape[0])[:, None] < lens[None, :]

@@ -53,10 +53,11 @@ def gru_forward(xproj, whh_t, bhh, lengths, reverse, h0,
         t = T - 1 - s if reverse else s
         ts = t if S == T else 0
         n = active_rows(lengths, t)
-        hs[t] = 0.0
-        hprev[ts] = h_state
-        gates[ts, n:] = 0.0
-        hn[ts, n:] = 0.0
+        hs[t, n:] = 0.0  # padding outputs (rows < n are written below)
+        if S == T:  # training keeps what the backward pass reads
+            hprev[t] = h_state
+            gates[t, n:] = 0.0
+            hn[t, n:] = 0.0
         if n == 0:
             continue
         matmul(h_state[:n], whh_t, rec[:n], use_blas)

@@ -78,10 +78,11 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
         ts = t if S == T else 0
         tg = t if SG == T else 0
         n = active_rows(lengths, t)
-        hs[t] = 0.0
-        hprev[ts] = h_state
-        gates[tg, n:] = 0.0
-        cs[ts, n:] = c_state[n:]
+        hs[t, n:] = 0.0  # padding outputs (rows < n are written below)
+        if S == T:  # training keeps what the backward pass reads
+            hprev[t] = h_state
+            gates[tg, n:] = 0.0
+            cs[t, n:] = c_state[n:]
         if n == 0:
             continue
         matmul(h_state[:n], whh_t, rec[:n], use_blas)

@@ -40,8 +40,9 @@ def rnn_forward(xproj, whh_t, bhh, lengths, reverse, h0,
     for s in range(T):
         t = T - 1 - s if reverse else s
         n = active_rows(lengths, t)
-        hs[t] = 0.0
-        hprev[t if S == T else 0] = h_state
+        hs[t, n:] = 0.0  # padding outputs (rows < n are written below)
+        if S == T:  # training keeps what the backward pass reads
+            hprev[t] = h_state
         if n == 0:
             continue
         matmul(h_state[:n], whh_t, rec[:n], use_blas)

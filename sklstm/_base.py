@@ -535,7 +535,8 @@ class BaseRecurrent(BaseEstimator, ABC):
     def _raw_output(self, Xp, lengths, head=True):
         """Head output (or recurrent features) in the compute dtype."""
         return _network.forward(self._spec, self.coefs_flat_, Xp, lengths,
-                                return_sequences=self.return_sequences and head, head=head)
+                                return_sequences=self.return_sequences and head, head=head,
+                                n_threads=compute_threads())
 
     def _check_fitted(self):
         """Cheap ``check_is_fitted`` (prediction latency matters)."""

@@ -573,7 +573,7 @@ def _loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
     return total
 
 
-def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_size=256):
+def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_size=256, n_threads=1):
     """Network outputs for a padded batch-major input, in batches, batch-independent.
 
     Uses the fixed-order products, so a sequence's output never depends on
@@ -592,6 +592,8 @@ def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_
         Apply the dense head (True) or return the recurrent features.
     batch_size : int
         Sequences per kernel call (bounds memory).
+    n_threads : int
+        Batches run on this many threads (results are identical).
 
     Returns
     -------
@@ -609,7 +611,8 @@ def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_
     head_w_t = _tc(v["head.weight"])
     # one call sorts the whole input; larger inputs go in length-sorted batches (bucketing)
     order = None if n <= batch_size else np.argsort(-lengths, kind="stable")
-    for start in range(0, n, batch_size):
+
+    def run(start):
         if order is None:
             x, lens, perm = sort_batch(X, lengths)
             idx = rows_idx = perm
@@ -622,18 +625,25 @@ def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_
             valid = np.arange(x.shape[0])[:, None] < lens[None, :]
             feat = np.ascontiguousarray(top[valid])
         else:
-            rows = np.arange(len(idx))
-            feat = np.ascontiguousarray(_gather_last(spec, top, rows, lens - 1))
+            feat = np.ascontiguousarray(_gather_last(spec, top, np.arange(len(idx)), lens - 1))
         if head:
             res = np.empty((feat.shape[0], width), dtype=dt)
             linear_forward(feat, head_w_t, v["head.bias"], res, False)
         else:
             res = feat
-        if return_sequences:
+        if return_sequences:  # each batch writes its own rows: safe from several threads
             tt, bb = np.nonzero(valid)
             out[rows_idx[bb], tt] = res
         else:
             out[rows_idx] = res
+
+    starts = range(0, n, batch_size)
+    if n_threads > 1 and len(starts) > 1:
+        # batches are independent and each sequence's arithmetic is fixed-order: same bits on any thread
+        list(_pool(int(n_threads)).map(run, starts))
+    else:
+        for start in starts:
+            run(start)
     return out
 
 

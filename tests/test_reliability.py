@@ -180,3 +180,20 @@ def test_no_kernel_uses_parallel_so_the_threading_layer_never_matters():
                 assert not obj.targetoptions.get("parallel"), obj
                 assert obj.targetoptions.get("nogil"), obj
     assert found >= 10
+
+
+def test_predict_batches_on_threads_are_bitwise_equal_to_one_thread(rng):
+    import numba
+
+    X = [rng.normal(size=(int(rng.integers(2, 20)), 3)) for _ in range(700)]
+    y = np.array([x[:, 0].sum() for x in X])
+    reg = LSTMRegressor(hidden_layer_sizes=(8,), max_iter=1, random_state=0).fit(X[:50], y[:50])
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = reg.predict(X)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        many = reg.predict(X)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one, many)

@@ -10,6 +10,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d
 
 from ._base import BaseRecurrent
+from ._losses import output_activation
 from ._sequences import check_targets_per_step
 from ._sklearn_compat import StrOptions
 
@@ -248,8 +249,6 @@ class LSTMClassifier(ClassifierMixin, BaseRecurrent):
 
     # ------------------------------------------------------------------ predict
     def _proba_from(self, Xp, lengths):
-        from ._losses import output_activation
-
         return output_activation(self._loss, self._raw_output(Xp, lengths))
 
     def _decode(self, proba):

@@ -475,7 +475,8 @@ def _loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
     flat : ndarray of shape (n_params,)
         Parameters (float32 or float64; every array follows its dtype).
     grad : ndarray of shape (n_params,)
-        Output, overwritten with the gradient (after L2 and clipping).
+        Output, overwritten with the gradient (:func:`loss_and_grad` then adds
+        L2 and clips).
     X : ndarray of shape (B, T, F)
         Padded batch, batch-major.
     lengths : int64 ndarray of shape (B,)
@@ -486,8 +487,6 @@ def _loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
     sample_weight : ndarray of shape (B,)
     loss : str
         One of :data:`sklstm._losses.LOSSES`.
-    alpha : float
-        L2 penalty ``0.5 * alpha * sum(W**2) / B`` over weight matrices.
     dropout : float
         Inverted dropout rate between layers and before the head.
     rng : numpy.random.Generator
@@ -497,8 +496,6 @@ def _loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
         chunk boundaries).
     return_sequences : bool
         Head and loss on every valid step (loss averaged over valid steps).
-    clip_value, clip_norm : float or None
-        Gradient clipping by component and by global L2 norm.
     use_blas : bool
         BLAS products (True) or fixed-order loops.
     workspace : Workspace or None
@@ -506,8 +503,11 @@ def _loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
     denom : float or None
         Normaliser of the loss (default: this batch's size, or its number of
         valid steps); a part of a split batch passes the whole batch's.
-    n_threads : int
-        (:func:`loss_and_grad` only) parts of the batch run on their own threads.
+
+    :func:`loss_and_grad` also takes ``alpha`` (L2 penalty
+    ``0.5 * alpha * sum(W**2) / B`` over weight matrices), ``clip_value`` /
+    ``clip_norm`` (clipping by component / by global L2 norm, after the
+    penalty) and ``n_threads``.
 
     Returns
     -------

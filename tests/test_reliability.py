@@ -3,7 +3,6 @@
 import os
 import signal
 import threading
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np

@@ -1,7 +1,6 @@
 """scikit-learn's own estimator checks, and the sklearn workflows users rely on."""
 
 import pickle
-import warnings
 
 import joblib
 import numpy as np

@@ -1,7 +1,5 @@
 """Input scan: lengths from trailing all-NaN padding and a finiteness check, in one pass."""
 
-import numpy as np
-
 from ._jit import jit
 
 

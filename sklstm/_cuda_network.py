@@ -1,0 +1,493 @@
+"""The network driver on the GPU: :mod:`sklstm._network` with numba.cuda device arrays.
+
+The same layer-by-layer structure as the CPU driver (and the same flat
+parameter layout, so a model moves between devices as one numpy vector),
+with every array op done by the kernels of :mod:`sklstm._kernels.cuda`.
+Imported only when an estimator's ``device`` selects a GPU.
+
+:class:`DeviceTrainer` keeps the training data, the parameters, their
+gradient and the optimizer state on the GPU for a whole fit. Per training
+step the host sends only the batch's sample indices and lengths (and, with
+``return_sequences``, the index of each valid step) and reads back one small
+vector: the loss, the gradient norm and the weight norm. Clipping by norm
+and the refusal of non-finite steps are decided on the device.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import cuda
+
+from ._kernels.cuda import blas, head as dhead
+from ._kernels.cuda.gru import gru_backward, gru_forward
+from ._kernels.cuda.lstm import lstm_backward, lstm_forward
+from ._kernels.cuda.optim import adam_update, rmsprop_update, sgd_update
+from ._kernels.cuda.rnn import rnn_backward, rnn_forward
+from ._network import _has_cell_state, _last_step_index, _sfx, sort_batch
+
+__all__ = ["DeviceWorkspace", "DeviceTrainer", "loss_and_grad", "forward"]
+
+# slots of the per-step statistics vector kept on the device
+_LOSS, _CLIP_NORM, _GRAD_NORM, _WEIGHT_NORM = 0, 1, 2, 3
+
+
+class DeviceWorkspace:
+    """Device buffers kept between calls; each grows to the largest shape asked for."""
+
+    def __init__(self):
+        self._bufs = {}
+
+    def get(self, key, shape, dtype):
+        """An uninitialised device array of ``shape`` valid until ``key`` is asked again."""
+        shape = tuple(int(s) for s in shape)
+        size = int(np.prod(shape))
+        dtype = np.dtype(dtype)
+        buf = self._bufs.get(key)
+        if buf is None or buf.size < size or buf.dtype != dtype:
+            buf = cuda.device_array(max(size, 1), dtype=dtype)
+            self._bufs[key] = buf
+        return buf[:size].reshape(shape)
+
+    def zeros(self, key, shape, dtype):
+        """Like :meth:`get`, filled with zeros."""
+        out = self.get(key, shape, dtype)
+        dhead.fill(out, 0.0)
+        return out
+
+    def upload(self, key, host):
+        """A device copy of the host array ``host`` (buffer reused)."""
+        host = np.ascontiguousarray(host)
+        out = self.get(key, host.shape, host.dtype)
+        if host.size:
+            out.copy_to_device(host)
+        return out
+
+
+def views(spec, flat):
+    """Named device views into a flat device vector (the layout of :meth:`NetworkSpec.views`)."""
+    return {name: flat[a:b].reshape(shape) for name, shape, a, b in spec.entries}
+
+
+def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, keep, ws, hs, parity):
+    """One direction of one layer, writing its output into ``hs`` (a view of the layer's output)."""
+    T, B, D = inp.shape
+    h = spec.hidden[layer]
+    sfx = _sfx(layer, d)
+    w_ih = v[f"rnn.weight_ih_{sfx}"]
+    w_hh = v[f"rnn.weight_hh_{sfx}"]
+    b_hh = v[f"rnn.bias_hh_{sfx}"]
+    gh = w_ih.shape[0]
+    dt = inp.dtype
+    key = (layer, d)
+    xproj = ws.get(key + ("xproj",), (T * B, gh), dt)
+    blas.linear_forward(inp.reshape(T * B, D), w_ih, v[f"rnn.bias_ih_{sfx}"], xproj)
+    xproj = xproj.reshape(T, B, gh)
+    whh_t = ws.get(key + ("whh_t",), (h, gh), dt)
+    blas.transpose(w_hh, whh_t)
+    reverse = d == 1
+    S = T if keep else 1
+    hprev = ws.get(key + ("hprev",), (S, B, h), dt)
+    # final states alternate between two buffers: the next truncated-BPTT chunk starts from them
+    h_n = ws.get(key + ("h_n", parity), (B, h), dt)
+    cell = spec.cell
+    c_n = None
+    if _has_cell_state(cell):
+        cs = ws.get(key + ("cs",), (S, B, h), dt)
+        tcs = ws.get(key + ("tcs",), (S, B, h), dt)
+        c_n = ws.get(key + ("c_n", parity), (B, h), dt)
+        lstm_forward(xproj, whh_t, b_hh, lens, reverse, cell == "lstm", h0, c0,
+                     hs, hprev, cs, tcs, xproj, h_n, c_n)
+        cache = (xproj, cs, tcs, c0)
+    elif cell == "gru":
+        gates = ws.get(key + ("gates",), (S, B, gh), dt)
+        hn = ws.get(key + ("hn",), (S, B, h), dt)
+        rec = ws.get(key + ("rec",), (B, gh), dt)
+        gru_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, gates, hn, h_n, rec)
+        cache = (gates, hn)
+    else:
+        rec = ws.get(key + ("rec",), (B, gh), dt)
+        rnn_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, h_n, rec)
+        cache = (hs,)
+    return (inp, hprev) + cache, h_n, c_n
+
+
+def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, ws, dx, accumulate_dx):
+    """Backward of one direction of one layer; adds into the gradient views ``g``.
+
+    Writes (or, with ``accumulate_dx``, adds) the gradient with respect to
+    the layer input into ``dx`` unless it is None.
+    """
+    inp, hprev = cache[0], cache[1]
+    T, B, D = inp.shape
+    h = spec.hidden[layer]
+    sfx = _sfx(layer, d)
+    w_ih = v[f"rnn.weight_ih_{sfx}"]
+    w_hh = v[f"rnn.weight_hh_{sfx}"]
+    gh = w_ih.shape[0]
+    dt = inp.dtype
+    reverse = d == 1
+    cell = spec.cell
+    key = (layer, d)
+    dh0 = ws.get(key + ("dh0",), (B, h), dt)
+    dgx = ws.get(key + ("dgx",), (T, B, gh), dt)
+    if _has_cell_state(cell):
+        gates, cs, tcs, c0 = cache[2:]
+        dc0 = ws.get(key + ("dc0",), (B, h), dt)
+        lstm_backward(dhs, gates, cs, tcs, c0, w_hh, lens, reverse, cell == "lstm", dgx, dh0, dc0)
+        dgh = dgx
+    elif cell == "gru":
+        gates, hn = cache[2:]
+        dgh = ws.get(key + ("dgh",), (T, B, gh), dt)
+        gru_backward(dhs, gates, hn, hprev, w_hh, lens, reverse, dgx, dgh, dh0)
+    else:
+        rnn_backward(dhs, cache[2], w_hh, lens, reverse, dgx, dh0)
+        dgh = dgx
+    dgx2 = dgx.reshape(T * B, gh)
+    dgh2 = dgh.reshape(T * B, gh)
+    blas.gemm(dgx2, inp.reshape(T * B, D), g[f"rnn.weight_ih_{sfx}"], ta=True, accumulate=True)
+    blas.column_sums(dgx2, g[f"rnn.bias_ih_{sfx}"], accumulate=True)
+    blas.column_sums(dgh2, g[f"rnn.bias_hh_{sfx}"], accumulate=True)
+    blas.gemm(dgh2, hprev.reshape(T * B, h), g[f"rnn.weight_hh_{sfx}"], ta=True, accumulate=True)
+    if dx is not None:
+        blas.gemm(dgx2, w_ih, dx.reshape(T * B, D), accumulate=accumulate_dx)
+
+
+def zero_states(spec, batch, dt, ws):
+    """Zero initial states (device arrays) of every layer and direction."""
+    out = []
+    for layer, h in enumerate(spec.hidden):
+        row = []
+        for d in range(spec.n_dirs):
+            h0 = ws.zeros((layer, d, "h0"), (batch, h), dt)
+            c0 = ws.zeros((layer, d, "c0"), (batch, h), dt) if _has_cell_state(spec.cell) else None
+            row.append((h0, c0))
+        out.append(row)
+    return out
+
+
+def _stack_forward(spec, v, x, lens, states, keep, ws, dropout=0.0, key=0, parity=0):
+    """All layers over a time-major device batch; returns ``(top, caches, masks, new_states)``."""
+    inp = x
+    T, B = x.shape[0], x.shape[1]
+    dt = x.dtype
+    caches, masks, new_states = [], [], []
+    for layer, h in enumerate(spec.hidden):
+        mask = None
+        if layer > 0 and dropout > 0.0:
+            mask = ws.get((layer, "mask"), inp.shape, dt)
+            dhead.dropout_mask(mask, key, layer, dropout)
+            dropped = ws.get((layer, "dropped"), inp.shape, dt)
+            dhead.multiply(inp, mask, dropped)
+            inp = dropped
+        top = ws.get((layer, "top"), (T, B, spec.n_dirs * h), dt)
+        lc, ls = [], []
+        for d in range(spec.n_dirs):
+            h0, c0 = states[layer][d]
+            hs = top if spec.n_dirs == 1 else top[:, :, d * h:(d + 1) * h]
+            cache, h_n, c_n = _layer_forward(spec, v, layer, d, inp, lens, h0, c0, keep, ws, hs, parity)
+            lc.append(cache)
+            ls.append((h_n, c_n))
+        inp = top
+        caches.append(lc)
+        masks.append(mask)
+        new_states.append(ls)
+    return inp, caches, masks, new_states
+
+
+def _stack_backward(spec, v, g, dtop, caches, masks, lens, ws, input_grad=False):
+    """Backward through all layers; returns the input gradient when ``input_grad`` (else None)."""
+    d_out = dtop
+    for layer in range(len(spec.hidden) - 1, -1, -1):
+        h = spec.hidden[layer]
+        inp = caches[layer][0][0]
+        dx = ws.get((layer, "dx"), inp.shape, inp.dtype) if (layer > 0 or input_grad) else None
+        for d in range(spec.n_dirs):
+            dhs = d_out if spec.n_dirs == 1 else d_out[:, :, d * h:(d + 1) * h]
+            _layer_backward(spec, v, g, layer, d, dhs, caches[layer][d], lens, ws, dx, d > 0)
+        if layer == 0:
+            return dx
+        if masks[layer] is not None:
+            dhead.multiply(dx, masks[layer], dx)
+        d_out = dx
+
+
+class DeviceBatch:
+    """A mini-batch of the training data on the device, sorted by decreasing length.
+
+    Parameters
+    ----------
+    X : device array of shape (n, T_max, F)
+        All training sequences, padded, batch-major.
+    rows : int64 ndarray of shape (B,)
+        Sample index of each batch row (host).
+    lens : int64 ndarray of shape (B,)
+        Their lengths, decreasing (host).
+    rows_d : device copy of ``rows``
+    """
+
+    def __init__(self, X, rows, lens, rows_d):
+        self.X, self.rows, self.lens, self.rows_d = X, rows, lens, rows_d
+
+    def steps(self, t0, t1, nb, ws):
+        """Steps ``[t0, t1)`` of the first ``nb`` rows, time-major and contiguous: (t1 - t0, nb, F)."""
+        x = ws.get("x", (t1 - t0, nb, self.X.shape[2]), self.X.dtype)
+        dhead.gather_sequences(self.X, self.rows_d[:nb], t0, x)
+        return x
+
+
+def loss_and_grad(spec, flat, grad, batch, Y, W, y_steps, loss, stats, ws, *, alpha=0.0, dropout=0.0,
+                  key=0, bptt_steps=None, return_sequences=False, clip_value=None, clip_norm=None,
+                  weight_mask=None):
+    """Loss of one mini-batch (into ``stats[0]``) and its gradient (into ``grad``), on the device.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    flat, grad : device arrays of shape (n_params,)
+        Parameters; gradient output (L2 added and clipped as on the CPU).
+    batch : DeviceBatch
+    Y : float64 device array of shape (n, k), or (n * y_steps, k) with ``return_sequences``
+        All encoded targets of the training set (class index in column 0 for ``softmax``).
+    W : float64 device array of shape (n, 1)
+        All sample weights.
+    y_steps : int
+        Steps per sample in ``Y`` (``return_sequences``).
+    loss : str
+    stats : float64 device array of shape (4,)
+        Output: loss, squared norm before clipping by norm, squared final
+        gradient norm (slot 3, the weight norm, is the trainer's).
+    ws : DeviceWorkspace
+    alpha, dropout, bptt_steps, return_sequences, clip_value, clip_norm
+        As in :func:`sklstm._network.loss_and_grad`.
+    key : int
+        Dropout key of this step (counter-based masks).
+    weight_mask : uint8 device array or None
+        Where the L2 penalty applies (needed when ``alpha``).
+    """
+    dt = np.dtype(flat.dtype)
+    v = views(spec, flat)
+    dhead.fill(grad, 0.0)
+    dhead.fill(stats, 0.0)
+    g = views(spec, grad)
+    lens = batch.lens
+    B = lens.shape[0]
+    T = int(lens[0])
+    rows = batch.rows
+    denom = float(lens.sum()) if return_sequences else float(B)
+    k = T if bptt_steps is None else int(bptt_steps)
+    hsz = spec.head_size
+    states = zero_states(spec, B, dt, ws)
+    for chunk, t0 in enumerate(range(0, T, k)):
+        t1 = min(t0 + k, T)
+        nb = int(np.count_nonzero(lens > t0))
+        clens = np.minimum(lens[:nb] - t0, t1 - t0)
+        clens_d = ws.upload("clens", clens)
+        st = [[(hh[:nb], None if c is None else c[:nb]) for hh, c in layer] for layer in states]
+        top, caches, masks, states = _stack_forward(
+            spec, v, batch.steps(t0, t1, nb, ws), clens_d, st, True, ws, dropout, key + 7919 * chunk, chunk % 2)
+        if return_sequences:
+            tt, bb = np.nonzero(np.arange(t1 - t0)[:, None] < clens[None, :])
+            ysrc = rows[bb] * y_steps + t0 + tt
+            wsrc = rows[bb]
+            tt_d, bb_d = ws.upload("tt", tt.astype(np.int64)), ws.upload("bb", bb.astype(np.int64))
+        else:
+            sel, steps = _last_step_index(spec, lens[:nb], t0, t1)
+            if sel.size == 0:
+                continue
+            ysrc = wsrc = rows[sel]
+            sel_d, steps_d = ws.upload("sel", sel.astype(np.int64)), ws.upload("steps", steps.astype(np.int64))
+        m = ysrc.shape[0]
+        feat = ws.get("feat", (m, hsz), dt)
+        if return_sequences:
+            dhead.gather_steps(top, tt_d, bb_d, feat)
+        else:
+            dhead.gather_last(top, sel_d, steps_d, spec.hidden[-1], spec.bidirectional, feat)
+        hmask = None
+        if dropout > 0.0:
+            hmask = ws.get("hmask", feat.shape, dt)
+            dhead.dropout_mask(hmask, key + 7919 * chunk, 0, dropout)
+            dhead.multiply(feat, hmask, feat)
+        yt = ws.get("yt", (m, Y.shape[1]), np.float64)
+        dhead.gather_rows(Y, ws.upload("ysrc", ysrc.astype(np.int64)), yt)
+        wt = ws.get("wt", (m, 1), np.float64)
+        dhead.gather_rows(W, ws.upload("wsrc", wsrc.astype(np.int64)), wt)
+        logits = ws.get("logits", (m, spec.n_outputs), dt)
+        blas.linear_forward(feat, v["head.weight"], v["head.bias"], logits)
+        per = ws.get("per", (m,), np.float64)
+        dlogits = ws.get("dlogits", (m, spec.n_outputs), dt)
+        dhead.loss_rows(loss, logits, yt, wt.reshape(m), denom, per, dlogits)
+        dhead.reduce_sum(per, stats, _LOSS, accumulate=True)
+        blas.gemm(dlogits, feat, g["head.weight"], ta=True, accumulate=True)
+        blas.column_sums(dlogits, g["head.bias"], accumulate=True)
+        dfeat = ws.get("dfeat", (m, hsz), dt)
+        blas.gemm(dlogits, v["head.weight"], dfeat)
+        if hmask is not None:
+            dhead.multiply(dfeat, hmask, dfeat)
+        dtop = ws.zeros("dtop", top.shape, dt)
+        if return_sequences:
+            dhead.scatter_steps(dfeat, tt_d, bb_d, dtop)
+        else:
+            dhead.scatter_last(dfeat, sel_d, steps_d, spec.hidden[-1], spec.bidirectional, dtop)
+        _stack_backward(spec, v, g, dtop, caches, masks, clens_d, ws)
+    if alpha:
+        dhead.reduce_sum(flat, stats, _LOSS, square=True, mask=weight_mask, scale=0.5 * alpha / B,
+                         accumulate=True)
+        dhead.add_l2(grad, flat, weight_mask, alpha / B)
+    if clip_value is not None:
+        dhead.clip_by_value(grad, clip_value)
+    if clip_norm is not None:
+        dhead.reduce_sum(grad, stats, _CLIP_NORM, square=True)
+        dhead.clip_by_norm(grad, stats, _CLIP_NORM, clip_norm)
+    dhead.reduce_sum(grad, stats, _GRAD_NORM, square=True)
+
+
+def device_batch(X_d, lengths, idx, ws):
+    """Sort the samples ``idx`` by decreasing length and gather them time-major on the device."""
+    idx = np.asarray(idx, dtype=np.int64)
+    lb = lengths[idx]
+    perm = np.argsort(-lb, kind="stable")
+    rows = idx[perm]
+    lens = np.ascontiguousarray(lb[perm])
+    return DeviceBatch(X_d, rows, lens, ws.upload("rows", rows))
+
+
+class DeviceTrainer:
+    """Parameters, optimizer state and training data on the GPU for one fit.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    flat : ndarray
+        Host parameters (read now; written back by :meth:`download`).
+    optimizer : sklstm._optimizers._Optimizer
+        Host optimizer (its arrays are moved to the device; its counters and
+        learning rate stay on the host).
+    X : ndarray of shape (n, T, F)
+        Padded training sequences in the compute dtype.
+    lengths : int64 ndarray of shape (n,)
+    y : ndarray
+        Encoded targets.
+    sample_weight : ndarray of shape (n,)
+    loss : str
+    **options
+        ``alpha``, ``dropout``, ``bptt_steps``, ``return_sequences``,
+        ``clip_value``, ``clip_norm``.
+    """
+
+    _OPT_ARRAYS = {"AdamOptimizer": ("m", "v"), "SGDOptimizer": ("buf",), "RMSpropOptimizer": ("sq",)}
+
+    def __init__(self, spec, flat, optimizer, X, lengths, y, sample_weight, loss, **options):
+        self.spec = spec
+        self.host_flat = flat
+        self.optimizer = optimizer
+        self.loss = loss
+        self.options = options
+        self.ws = DeviceWorkspace()
+        self.flat = cuda.to_device(flat)
+        self.grad = cuda.device_array_like(flat)
+        self.before = cuda.device_array_like(flat)
+        self.stats = cuda.device_array(4, dtype=np.float64)
+        self.weight_mask = cuda.to_device(spec.weight_mask().astype(np.uint8))
+        self.opt_arrays = {k: cuda.to_device(getattr(optimizer, k))
+                           for k in self._OPT_ARRAYS[type(optimizer).__name__]}
+        self.X = cuda.to_device(np.ascontiguousarray(X))
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+        y = np.asarray(y)
+        n = y.shape[0]
+        if options.get("return_sequences"):
+            self.y_steps = y.shape[1]
+            y = y.reshape(n * self.y_steps, -1)
+        else:
+            self.y_steps = 1
+            y = y.reshape(n, -1)
+        self.Y = cuda.to_device(np.ascontiguousarray(y, dtype=np.float64))
+        self.W = cuda.to_device(np.asarray(sample_weight, dtype=np.float64).reshape(-1, 1))
+
+    def step(self, idx, key=0):
+        """One training step on the samples ``idx``.
+
+        Returns
+        -------
+        loss : float
+        outcome : {"ok", "gradient", "weights"}
+            "gradient": the loss or gradient was not finite, nothing changed;
+            "weights": the update overflowed and was undone.
+        """
+        opt = self.optimizer
+        batch = device_batch(self.X, self.lengths, idx, self.ws)
+        o = self.options
+        loss_and_grad(self.spec, self.flat, self.grad, batch, self.Y, self.W, self.y_steps, self.loss,
+                      self.stats, self.ws, alpha=o.get("alpha", 0.0), dropout=o.get("dropout", 0.0), key=key,
+                      bptt_steps=o.get("bptt_steps"), return_sequences=o.get("return_sequences", False),
+                      clip_value=o.get("clip_value"), clip_norm=o.get("clip_norm"),
+                      weight_mask=self.weight_mask)
+        self.before.copy_to_device(self.flat)
+        kind = type(opt).__name__
+        a = self.opt_arrays
+        if kind == "AdamOptimizer":
+            adam_update(self.flat, self.grad, a["m"], a["v"], opt.learning_rate, opt.beta_1, opt.beta_2,
+                        opt.epsilon, opt.t + 1, self.stats)
+        elif kind == "SGDOptimizer":
+            sgd_update(self.flat, self.grad, a["buf"], opt.learning_rate, opt.momentum, opt.nesterov,
+                       opt.t == 0, self.stats)
+        else:
+            rmsprop_update(self.flat, self.grad, a["sq"], opt.learning_rate, opt.rho, opt.epsilon, self.stats)
+        dhead.reduce_sum(self.flat, self.stats, _WEIGHT_NORM, square=True)
+        stats = self.stats.copy_to_host()
+        loss = float(stats[_LOSS])
+        if not (np.isfinite(loss) and np.isfinite(stats[_GRAD_NORM])):
+            return loss, "gradient"
+        opt.t += 1
+        if not np.isfinite(stats[_WEIGHT_NORM]):
+            self.flat.copy_to_device(self.before)
+            return loss, "weights"
+        return loss, "ok"
+
+    def download(self):
+        """Copy the parameters and the optimizer arrays back to their host arrays."""
+        self.flat.copy_to_host(self.host_flat)
+        for k, arr in self.opt_arrays.items():
+            arr.copy_to_host(getattr(self.optimizer, k))
+
+
+def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_size=1024):
+    """Network outputs on the GPU; the twin of :func:`sklstm._network.forward` (same arguments)."""
+    dt = flat.dtype
+    ws = DeviceWorkspace()
+    flat_d = cuda.to_device(flat)
+    v = views(spec, flat_d)
+    n, T = X.shape[0], X.shape[1]
+    width = spec.n_outputs if head else spec.head_size
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if return_sequences:
+        out = np.full((n, T, width), np.nan, dtype=dt)
+    else:
+        out = np.empty((n, width), dtype=dt)
+    order = np.argsort(-lengths, kind="stable")
+    for start in range(0, n, batch_size):
+        idx = order[start:start + batch_size]
+        x, lens, perm = sort_batch(X[idx], lengths[idx])
+        rows_idx = idx[perm]
+        B = len(idx)
+        lens_d = ws.upload("lens", lens)
+        top, _, _, _ = _stack_forward(spec, v, ws.upload("x", x), lens_d, zero_states(spec, B, dt, ws), False, ws)
+        if return_sequences:
+            tt, bb = np.nonzero(np.arange(x.shape[0])[:, None] < lens[None, :])
+            feat = ws.get("feat", (tt.shape[0], spec.head_size), dt)
+            dhead.gather_steps(top, ws.upload("tt", tt.astype(np.int64)), ws.upload("bb", bb.astype(np.int64)),
+                               feat)
+        else:
+            feat = ws.get("feat", (B, spec.head_size), dt)
+            dhead.gather_last(top, ws.upload("sel", np.arange(B, dtype=np.int64)), ws.upload("steps", lens - 1),
+                              spec.hidden[-1], spec.bidirectional, feat)
+        if head:
+            res = ws.get("res", (feat.shape[0], width), dt)
+            blas.linear_forward(feat, v["head.weight"], v["head.bias"], res)
+        else:
+            res = feat
+        res = res.copy_to_host()
+        if return_sequences:
+            out[rows_idx[bb], tt] = res
+        else:
+            out[rows_idx] = res
+    return out

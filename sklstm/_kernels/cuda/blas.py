@@ -1,0 +1,115 @@
+"""Matrix products on the GPU in a fixed summation order (no cuBLAS in numba.cuda).
+
+Square ``TILE x TILE`` tiles staged in shared memory; each output element
+is summed by one thread over ``k`` in increasing order, so a row's result
+never depends on how many other rows the product has.
+"""
+
+from numba import cuda
+
+from ._common import ELEM, TILE, blocks, kernel, zero_of
+
+__all__ = ["gemm", "linear_forward", "column_sums", "transpose"]
+
+
+@kernel
+def _gemm(a, b, c, ta, tb, accumulate, bias, use_bias, zero):
+    sa = cuda.shared.array((TILE, TILE), dtype=c.dtype)
+    sb = cuda.shared.array((TILE, TILE), dtype=c.dtype)
+    tx = cuda.threadIdx.x
+    ty = cuda.threadIdx.y
+    col = cuda.blockIdx.x * TILE + tx
+    row = cuda.blockIdx.y * TILE + ty
+    M = c.shape[0]
+    N = c.shape[1]
+    K = a.shape[0] if ta else a.shape[1]
+    acc = zero
+    for k0 in range(0, K, TILE):
+        ka = k0 + tx
+        if row < M and ka < K:
+            sa[ty, tx] = a[ka, row] if ta else a[row, ka]
+        else:
+            sa[ty, tx] = zero
+        kb = k0 + ty
+        if col < N and kb < K:
+            sb[ty, tx] = b[col, kb] if tb else b[kb, col]
+        else:
+            sb[ty, tx] = zero
+        cuda.syncthreads()
+        for kk in range(TILE):
+            acc += sa[ty, kk] * sb[kk, tx]
+        cuda.syncthreads()
+    if row < M and col < N:
+        if use_bias:
+            acc += bias[col]
+        if accumulate:
+            c[row, col] += acc
+        else:
+            c[row, col] = acc
+
+
+def gemm(a, b, c, ta=False, tb=False, accumulate=False, bias=None):
+    """``c = op(a) @ op(b) (+ bias)``, or ``c +=`` it with ``accumulate``.
+
+    Parameters
+    ----------
+    a : device array of shape (M, K), or (K, M) with ``ta``
+    b : device array of shape (K, N), or (N, K) with ``tb``
+    c : device array of shape (M, N)
+        Output.
+    ta, tb : bool
+        Use the transpose of ``a`` / ``b``.
+    accumulate : bool
+        Add to ``c`` instead of overwriting it.
+    bias : device array of shape (N,) or None
+        Added to every row.
+    """
+    M, N = c.shape
+    if M == 0 or N == 0:
+        return
+    grid = (blocks(N, TILE), blocks(M, TILE))
+    _gemm[grid, (TILE, TILE)](a, b, c, bool(ta), bool(tb), bool(accumulate),
+                              c[0] if bias is None else bias, bias is not None, zero_of(c))
+
+
+def linear_forward(x, w, bias, out):
+    """``out = x @ w.T + bias`` (a torch ``nn.Linear``; ``w`` of shape (N, K), not transposed)."""
+    gemm(x, w, out, tb=True, bias=bias)
+
+
+@kernel
+def _column_sums(a, out, accumulate, zero):
+    j = cuda.grid(1)
+    if j >= a.shape[1]:
+        return
+    acc = zero
+    for i in range(a.shape[0]):
+        acc += a[i, j]
+    if accumulate:
+        out[j] += acc
+    else:
+        out[j] = acc
+
+
+def column_sums(a, out, accumulate=False):
+    """``out (+)= a.sum(axis=0)`` for a 2-D device array, summed over rows in order."""
+    n = a.shape[1]
+    if n == 0:
+        return
+    _column_sums[blocks(n), ELEM](a, out, bool(accumulate), zero_of(a))
+
+
+@kernel
+def _transpose(a, out):
+    i = cuda.grid(1)
+    if i >= a.size:
+        return
+    r = i // a.shape[1]
+    c = i - r * a.shape[1]
+    out[c, r] = a[r, c]
+
+
+def transpose(a, out):
+    """``out = a.T`` for 2-D device arrays."""
+    if a.size:
+        _transpose[blocks(a.size), ELEM](a, out)

@@ -250,8 +250,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _fit(self, X, y, sample_weight, incremental, classes=None):
-        if self.device == "cuda":
-            raise ValueError("device='cuda' is not available in this version of sklstm; use device='cpu'.")
+        self._device_for_training()
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         first = not (incremental or self.warm_start) or not hasattr(self, "coefs_flat_")
@@ -382,12 +381,18 @@ class BaseRecurrent(BaseEstimator, ABC):
         grad = np.empty_like(self.coefs_flat_)
         self._previous_coefs = np.empty_like(self.coefs_flat_)
         self._workspace = _network.Workspace()
+        self._trainer = None
+        if self._device_for_training() == "cuda":
+            self._trainer = self._device_trainer(Xp, lengths, y_enc, sw, batch, steps)
         bar = self._progress_bar(epochs)
         self.diverged_ = False
-        with _deferred_interrupt() as interrupt:
-            stopped = self._epoch_loop(Xp, lengths, y_enc, sw, grad, batch, epochs, incremental, early,
-                                       val if early else None, bar, interrupt)
-        del self._workspace, self._previous_coefs
+        try:
+            with _deferred_interrupt() as interrupt:
+                stopped = self._epoch_loop(Xp, lengths, y_enc, sw, grad, batch, epochs, incremental, early,
+                                           val if early else None, bar, interrupt)
+        finally:
+            self._sync_from_device()
+            del self._workspace, self._previous_coefs, self._trainer
         if bar is not None:
             bar.close()
         if stopped == "completed" and not incremental:
@@ -429,6 +434,7 @@ class BaseRecurrent(BaseEstimator, ABC):
                 self._advance(bar, loss)
                 continue
             if early:
+                self._sync_from_device()
                 self._update_validation(*val)
             else:
                 self._update_no_improvement(loss)
@@ -466,7 +472,11 @@ class BaseRecurrent(BaseEstimator, ABC):
         for idx in self._batches(lengths, batch):
             if interrupt["hit"]:
                 return None
-            total += self._train_step(Xp[idx], lengths[idx], y_enc[idx], sw[idx], grad) * len(idx)
+            if self._trainer is not None:
+                loss = self._device_step(idx)
+            else:
+                loss = self._train_step(Xp[idx], lengths[idx], y_enc[idx], sw[idx], grad)
+            total += loss * len(idx)
         return total / n
 
     def _batches(self, lengths, batch):
@@ -512,6 +522,75 @@ class BaseRecurrent(BaseEstimator, ABC):
             raise _Diverged("the weights overflowed")
         return loss
 
+    # ------------------------------------------------------------------ GPU
+    def _device_for_training(self):
+        """"cpu" or "cuda" for a fit; ``device="cuda"`` without a usable GPU is an error."""
+        if self.device == "cpu":
+            return "cpu"
+        from ._kernels.cuda import status
+
+        ok, reason = status()
+        if ok:
+            return "cuda"
+        if self.device == "cuda":
+            raise ValueError(f"device='cuda' was requested, but {reason}")
+        return "cpu"
+
+    def _device_for_prediction(self):
+        """"cpu" or "cuda" for prediction: without a GPU, a model set to "cuda" predicts on the CPU.
+
+        The weights always live in host memory, so a model fitted on a GPU
+        predicts anywhere; ``device="cuda"`` then warns that the CPU was used.
+        """
+        if self.device == "cpu":
+            return "cpu"
+        from ._kernels.cuda import status
+
+        ok, reason = status()
+        if ok:
+            return "cuda"
+        if self.device == "cuda":
+            warnings.warn(f"device='cuda' but {reason} Predicting on the CPU (same weights).",
+                          UserWarning, stacklevel=4)
+        return "cpu"
+
+    def _device_trainer(self, Xp, lengths, y_enc, sw, batch, steps):
+        """Move the training data, weights and optimizer state to the GPU for this fit."""
+        from . import _cuda_network
+
+        need = _network.training_bytes(self._spec, batch, steps, self._np_dtype.itemsize) + Xp.nbytes
+        _cuda_network.check_device_memory(need, batch, steps)
+        return _cuda_network.DeviceTrainer(
+            self._spec, self.coefs_flat_, self._optimizer, Xp, lengths, y_enc, sw, self._loss,
+            alpha=self.alpha, dropout=self.dropout, bptt_steps=self.bptt_steps,
+            return_sequences=self.return_sequences, clip_value=self.clip_value, clip_norm=self.clip_norm)
+
+    def _device_step(self, idx):
+        """One training step on the GPU; raises _Diverged as :meth:`_train_step` does."""
+        key = int(self._rng.integers(2 ** 32)) if self.dropout > 0 else 0
+        loss, outcome = self._trainer.step(idx, key)
+        if outcome == "gradient":
+            raise _Diverged(f"the loss became {loss}")
+        if outcome == "weights":
+            raise _Diverged("the weights overflowed")
+        return loss
+
+    def _sync_from_device(self):
+        """Copy the GPU's weights and optimizer state into ``coefs_flat_`` and the optimizer."""
+        trainer = getattr(self, "_trainer", None)
+        if trainer is not None:
+            trainer.download()
+
+    def _forward(self, Xp, lengths, return_sequences=False, head=True):
+        """Network outputs on the prediction device (see :meth:`_device_for_prediction`)."""
+        if self._device_for_prediction() == "cuda":
+            from . import _cuda_network
+
+            return _cuda_network.forward(self._spec, self.coefs_flat_, Xp, lengths,
+                                         return_sequences=return_sequences, head=head)
+        return _network.forward(self._spec, self.coefs_flat_, Xp, lengths, return_sequences=return_sequences,
+                                head=head, n_threads=compute_threads())
+
     def _update_no_improvement(self, loss):
         if loss > self.best_loss_ - self.tol:
             self._no_improvement_count += 1
@@ -534,9 +613,7 @@ class BaseRecurrent(BaseEstimator, ABC):
     # ------------------------------------------------------------------ predict
     def _raw_output(self, Xp, lengths, head=True):
         """Head output (or recurrent features) in the compute dtype."""
-        return _network.forward(self._spec, self.coefs_flat_, Xp, lengths,
-                                return_sequences=self.return_sequences and head, head=head,
-                                n_threads=compute_threads())
+        return self._forward(Xp, lengths, return_sequences=self.return_sequences and head, head=head)
 
     def _check_fitted(self):
         """Cheap ``check_is_fitted`` (prediction latency matters)."""
@@ -580,7 +657,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         """
         self._check_fitted()
         Xp, lengths = self._validate_X(X, reset=False)
-        return _network.forward(self._spec, self.coefs_flat_, Xp, lengths, head=False).astype(np.float64)
+        return self._forward(Xp, lengths, head=False).astype(np.float64)
 
     def stream(self):
         """A stateful predictor fed one timestep at a time.

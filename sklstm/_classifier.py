@@ -74,6 +74,11 @@ class LSTMClassifier(ClassifierMixin, BaseRecurrent):
     bptt_steps : int or None, default=None
         Truncated backpropagation through time in chunks of this many steps.
     device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where to train and predict. ``"cuda"`` runs on an NVIDIA GPU through
+        numba.cuda (``pip install "sklstm[cuda]"``) and raises a ValueError
+        at fit when no usable GPU is found; ``"auto"`` uses the GPU when one
+        is found, else the CPU. Weights stay numpy arrays, so a model fitted
+        on a GPU predicts, saves and loads on a CPU-only machine.
     dtype : {"float32", "float64"}, default="float32"
         Compute precision.
     class_weight : dict, "balanced" or None, default=None

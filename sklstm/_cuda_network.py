@@ -25,7 +25,7 @@ from ._kernels.cuda.optim import adam_update, rmsprop_update, sgd_update
 from ._kernels.cuda.rnn import rnn_backward, rnn_forward
 from ._network import _has_cell_state, _last_step_index, _sfx, sort_batch
 
-__all__ = ["DeviceWorkspace", "DeviceTrainer", "loss_and_grad", "forward"]
+__all__ = ["DeviceWorkspace", "DeviceTrainer", "loss_and_grad", "forward", "check_device_memory"]
 
 # slots of the per-step statistics vector kept on the device
 _LOSS, _CLIP_NORM, _GRAD_NORM, _WEIGHT_NORM = 0, 1, 2, 3
@@ -61,6 +61,20 @@ class DeviceWorkspace:
         if host.size:
             out.copy_to_device(host)
         return out
+
+
+def check_device_memory(need, batch, steps):
+    """Raise MemoryError when a fit needs more than the GPU's free memory (``need`` in bytes)."""
+    try:
+        free, total = cuda.current_context().get_memory_info()
+    except Exception:  # noqa: BLE001 - the simulator and some drivers cannot tell
+        return
+    if need > free:
+        raise MemoryError(
+            f"Training on the GPU needs about {need / 1024 ** 3:.1f} GiB (the training data plus the "
+            f"activations of one batch of {batch} sequences x {steps} steps), but only "
+            f"{free / 1024 ** 3:.1f} of {total / 1024 ** 3:.1f} GiB are free. Set bptt_steps or a smaller "
+            "batch_size.")
 
 
 def views(spec, flat):

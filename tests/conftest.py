@@ -3,8 +3,13 @@
 import os
 import sys
 
-import numpy as np
-import pytest
+# The CUDA backend's tests run under numba's CUDA simulator, on any machine, unless
+# SKLSTM_TEST_CUDA=gpu asks for a real GPU (see DEVELOPERS.md). Set before numba is imported.
+if os.environ.get("SKLSTM_TEST_CUDA", "sim") != "gpu":
+    os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 

@@ -139,11 +139,28 @@ def multiply(a, b, out):
         _multiply[blocks(out.size), ELEM](a.reshape(a.size), b.reshape(b.size), out.reshape(out.size))
 
 
-_M = np.uint64(0xD256D347)
+_M = np.uint64(0xD256D193)
 _W = np.uint64(0x9E3779B9)
 _LO = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
 _INV32 = 1.0 / 4294967296.0
+
+
+@cuda.jit(device=True, inline=True, cache=True)
+def philox2x32(c0, c1, key):
+    """Philox-2x32-10 (Salmon et al. 2011, Random123) of the counter (c0, c1) under a 32-bit key.
+
+    Products of 32-bit values fit in 64 bits, so nothing overflows.
+    """
+    x0 = uint64(c0) & _LO
+    x1 = uint64(c1) & _LO
+    k = uint64(key) & _LO
+    for _ in range(10):
+        prod = _M * x0
+        x0 = ((prod >> _S32) ^ k ^ x1) & _LO
+        x1 = prod & _LO
+        k = (k + _W) & _LO
+    return x0, x1
 
 
 @kernel
@@ -151,18 +168,7 @@ def _dropout_mask(out, key, stream, p, scale):
     i = cuda.grid(1)
     if i >= out.shape[0]:
         return
-    # Philox-2x32-10 (Salmon et al. 2011): counter (i, stream), 32-bit key; products of 32-bit
-    # values fit in 64 bits, so nothing overflows
-    x0 = uint64(i) & _LO
-    x1 = (uint64(stream) << _S32 | (uint64(i) >> _S32)) & _LO
-    k = uint64(key) & _LO
-    for _ in range(10):
-        prod = _M * x0
-        hi = prod >> _S32
-        lo = prod & _LO
-        x0 = (hi ^ k ^ x1) & _LO
-        x1 = lo
-        k = (k + _W) & _LO
+    x0, _ = philox2x32(uint64(i), uint64(stream), uint64(key))
     u = float(x0) * _INV32
     out[i] = scale if u >= p else scale - scale
 

@@ -59,5 +59,11 @@ def zero_of(arr):
 
 @device
 def sigmoid(x, one):
-    """Logistic function in the dtype of ``one``; exp overflow gives exactly 0."""
+    """Logistic function in the dtype of ``one`` (the CPU's float64 formula).
+
+    Below -700 the result is 0: exp would overflow (to inf on a GPU, to an
+    OverflowError in the simulator, which runs Python's math module).
+    """
+    if x < -700.0:
+        return one - one
     return one / (one + math.exp(-x))

@@ -168,3 +168,15 @@ def test_importing_sklstm_does_not_import_numba_cuda():
             "sklstm.LSTMRegressor(max_iter=1, hidden_layer_sizes=(2,)).fit(np.zeros((4, 3, 1)), np.zeros(4))\n"
             "assert 'numba.cuda' not in sys.modules, sorted(m for m in sys.modules if 'cuda' in m)\n")
     subprocess.run([sys.executable, "-W", "ignore", "-c", code], check=True)
+
+
+def test_gpu_benchmark_script_runs():
+    """benchmarks/bench_gpu.py is ready for a GPU: its smoke mode runs under the simulator."""
+    import os
+
+    bench = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks")
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    done = subprocess.run([sys.executable, "bench_gpu.py", "--smoke", "--cells", "lstm"], cwd=bench, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "| lstm | (4,3,2,3) |" in done.stdout

@@ -371,8 +371,9 @@ class BaseRecurrent(BaseEstimator, ABC):
             Xp, lengths, y_enc, sw = Xp[tr], lengths[tr], y_enc[tr], sw[tr]
         batch = self._batch_size(Xp.shape[0])
         steps = Xp.shape[1] if self.bptt_steps is None else min(self.bptt_steps, Xp.shape[1])
+        on_gpu = self._device_for_training() == "cuda"
         need = _network.training_bytes(self._spec, batch, steps, self._np_dtype.itemsize)
-        if need > _physical_memory() // 2:
+        if not on_gpu and need > _physical_memory() // 2:
             raise MemoryError(
                 f"One training batch ({batch} sequences x {steps} steps) would cache "
                 f"{need / 1024 ** 3:.1f} GiB of activations, more than half of this machine's memory. "
@@ -382,7 +383,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         self._previous_coefs = np.empty_like(self.coefs_flat_)
         self._workspace = _network.Workspace()
         self._trainer = None
-        if self._device_for_training() == "cuda":
+        if on_gpu:  # the GPU checks its own memory
             self._trainer = self._device_trainer(Xp, lengths, y_enc, sw, batch, steps)
         bar = self._progress_bar(epochs)
         self.diverged_ = False
@@ -390,8 +391,15 @@ class BaseRecurrent(BaseEstimator, ABC):
             with _deferred_interrupt() as interrupt:
                 stopped = self._epoch_loop(Xp, lengths, y_enc, sw, grad, batch, epochs, incremental, early,
                                            val if early else None, bar, interrupt)
-        finally:
+        except BaseException:
+            try:  # keep the GPU's last weights if it still answers; never mask the original error
+                self._sync_from_device()
+            except Exception:  # noqa: BLE001
+                pass
+            raise
+        else:
             self._sync_from_device()
+        finally:
             del self._workspace, self._previous_coefs, self._trainer
         if bar is not None:
             bar.close()
@@ -558,8 +566,8 @@ class BaseRecurrent(BaseEstimator, ABC):
         """Move the training data, weights and optimizer state to the GPU for this fit."""
         from . import _cuda_network
 
-        need = _network.training_bytes(self._spec, batch, steps, self._np_dtype.itemsize) + Xp.nbytes
-        _cuda_network.check_device_memory(need, batch, steps)
+        _cuda_network.check_training_memory(self._spec, batch, steps, self._np_dtype.itemsize,
+                                            self.dropout > 0, Xp.nbytes)
         return _cuda_network.DeviceTrainer(
             self._spec, self.coefs_flat_, self._optimizer, Xp, lengths, y_enc, sw, self._loss,
             alpha=self.alpha, dropout=self.dropout, bptt_steps=self.bptt_steps,

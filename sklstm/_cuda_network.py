@@ -25,7 +25,7 @@ from ._kernels.cuda.optim import adam_update, rmsprop_update, sgd_update
 from ._kernels.cuda.rnn import rnn_backward, rnn_forward
 from ._network import _has_cell_state, _last_step_index, _sfx, sort_batch
 
-__all__ = ["DeviceWorkspace", "DeviceTrainer", "loss_and_grad", "forward", "check_device_memory"]
+__all__ = ["DeviceWorkspace", "DeviceTrainer", "loss_and_grad", "forward", "check_training_memory"]
 
 # slots of the per-step statistics vector kept on the device
 _LOSS, _CLIP_NORM, _GRAD_NORM, _WEIGHT_NORM = 0, 1, 2, 3
@@ -63,18 +63,58 @@ class DeviceWorkspace:
         return out
 
 
-def check_device_memory(need, batch, steps):
-    """Raise MemoryError when a fit needs more than the GPU's free memory (``need`` in bytes)."""
+def step_bytes(spec, training, dropout=False):
+    """Device bytes per (sequence, timestep) of one batch's buffers, per unit of itemsize.
+
+    Counts what :func:`loss_and_grad` (``training``) or :func:`forward`
+    allocates per step: the input, every layer's output, input projection and
+    caches, and in training the gradient buffers and dropout masks.
+    """
+    per = spec.n_features + spec.head_size  # the gathered input; dtop / features
+    for layer, h in enumerate(spec.hidden):
+        g = spec.n_gates * h
+        per += spec.n_dirs * h + spec.n_dirs * g  # output, input projection (gates in place for LSTM)
+        if not training:
+            continue
+        per += spec.input_size(layer) * (3 if dropout and layer > 0 else 1)  # dx, mask, masked input
+        cell = {"lstm": 3 * h, "lstm1997": 3 * h, "gru": g + 2 * h, "rnn": h}[spec.cell]
+        per += spec.n_dirs * (cell + g + (g if spec.cell == "gru" else 0))  # hprev & caches, dgx, dgh
+    return per
+
+
+def free_device_memory():
+    """(free, total) bytes of the current GPU, or None where it cannot tell (the simulator)."""
     try:
         free, total = cuda.current_context().get_memory_info()
-    except Exception:  # noqa: BLE001 - the simulator and some drivers cannot tell
-        return
-    if need > free:
+        return int(free), int(total)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def check_training_memory(spec, batch, steps, itemsize, dropout, data_bytes):
+    """Raise MemoryError when a fit would need more than the GPU's free memory."""
+    need = step_bytes(spec, True, dropout) * int(batch) * int(steps) * itemsize + int(data_bytes)
+    mem = free_device_memory()
+    if mem is not None and need > mem[0]:
+        free, total = mem
         raise MemoryError(
             f"Training on the GPU needs about {need / 1024 ** 3:.1f} GiB (the training data plus the "
-            f"activations of one batch of {batch} sequences x {steps} steps), but only "
+            f"buffers of one batch of {batch} sequences x {steps} steps), but only "
             f"{free / 1024 ** 3:.1f} of {total / 1024 ** 3:.1f} GiB are free. Set bptt_steps or a smaller "
             "batch_size.")
+
+
+def _prediction_batch(spec, steps, itemsize, batch_size):
+    """Sequences per prediction batch: ``batch_size``, or fewer so one batch takes at most half the free memory."""
+    mem = free_device_memory()
+    per_seq = step_bytes(spec, False) * max(int(steps), 1) * itemsize
+    if mem is None:
+        return batch_size
+    fit = mem[0] // 2 // per_seq
+    if fit < 1:
+        raise MemoryError(f"One sequence of {steps} steps needs {per_seq / 1024 ** 3:.1f} GiB on the GPU; "
+                          f"{mem[0] / 1024 ** 3:.1f} GiB are free. Predict on the CPU (device='cpu').")
+    return int(min(batch_size, fit))
 
 
 def views(spec, flat):
@@ -438,20 +478,22 @@ class DeviceTrainer:
         self.before.copy_to_device(self.flat)
         kind = type(opt).__name__
         a = self.opt_arrays
+        first = opt.t == 0
+        opt.t += 1  # with the update, as on the CPU (an interrupt cannot separate them there either)
         if kind == "AdamOptimizer":
             adam_update(self.flat, self.grad, a["m"], a["v"], opt.learning_rate, opt.beta_1, opt.beta_2,
-                        opt.epsilon, opt.t + 1, self.stats)
+                        opt.epsilon, opt.t, self.stats)
         elif kind == "SGDOptimizer":
             sgd_update(self.flat, self.grad, a["buf"], opt.learning_rate, opt.momentum, opt.nesterov,
-                       opt.t == 0, self.stats)
+                       first, self.stats)
         else:
             rmsprop_update(self.flat, self.grad, a["sq"], opt.learning_rate, opt.rho, opt.epsilon, self.stats)
         dhead.reduce_sum(self.flat, self.stats, _WEIGHT_NORM, square=True)
         stats = self.stats.copy_to_host()
         loss = float(stats[_LOSS])
         if not (np.isfinite(loss) and np.isfinite(stats[_GRAD_NORM])):
+            opt.t -= 1  # the device refused the step: nothing changed
             return loss, "gradient"
-        opt.t += 1
         if not np.isfinite(stats[_WEIGHT_NORM]):
             self.flat.copy_to_device(self.before)
             return loss, "weights"
@@ -478,6 +520,7 @@ def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_
     else:
         out = np.empty((n, width), dtype=dt)
     order = np.argsort(-lengths, kind="stable")
+    batch_size = _prediction_batch(spec, T, np.dtype(dt).itemsize, batch_size)
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
         x, lens, perm = sort_batch(X[idx], lengths[idx])

@@ -18,8 +18,9 @@ def _gemm(a, b, c, ta, tb, accumulate, bias, use_bias, zero):
     sb = cuda.shared.array((TILE, TILE), dtype=c.dtype)
     tx = cuda.threadIdx.x
     ty = cuda.threadIdx.y
-    col = cuda.blockIdx.x * TILE + tx
-    row = cuda.blockIdx.y * TILE + ty
+    # row tiles on the x axis of the grid (up to 2**31 - 1 blocks; y stops at 65535): M = T * B can be large
+    row = cuda.blockIdx.x * TILE + ty
+    col = cuda.blockIdx.y * TILE + tx
     M = c.shape[0]
     N = c.shape[1]
     K = a.shape[0] if ta else a.shape[1]
@@ -67,7 +68,7 @@ def gemm(a, b, c, ta=False, tb=False, accumulate=False, bias=None):
     M, N = c.shape
     if M == 0 or N == 0:
         return
-    grid = (blocks(N, TILE), blocks(M, TILE))
+    grid = (blocks(M, TILE), blocks(N, TILE))
     _gemm[grid, (TILE, TILE)](a, b, c, bool(ta), bool(tb), bool(accumulate),
                               c[0] if bias is None else bias, bias is not None, zero_of(c))
 

@@ -134,13 +134,16 @@ def test_cell_kernels_inference_mode(rng, cell):
         np.testing.assert_allclose(got[k], want[k], rtol=1e-12, atol=1e-12, err_msg=k)
 
 
+@pytest.mark.parametrize("K", [9, 45])  # one part; a long sum split into parts added in order
 @pytest.mark.parametrize("ta", [False, True])
 @pytest.mark.parametrize("tb", [False, True])
 @pytest.mark.parametrize("accumulate", [False, True])
-def test_gemm_all_transposes(rng, ta, tb, accumulate):
+def test_gemm_all_transposes(rng, ta, tb, accumulate, K):
+    from sklstm._kernels.cuda._common import SPLIT_K
     from sklstm._kernels.cuda.blas import gemm
 
-    M, K, N = 7, 9, 5  # not multiples of the tile
+    assert (K > 2 * SPLIT_K) == (K == 45)
+    M, N = 7, 5  # not multiples of the tile
     a = rng.standard_normal((K, M) if ta else (M, K))
     b = rng.standard_normal((N, K) if tb else (K, N))
     c = rng.standard_normal((M, N))

@@ -23,6 +23,8 @@ MAX_BLOCK = 8 if SIM else 256
 RED = 8 if SIM else 256
 #: threads per block of elementwise kernels
 ELEM = 32 if SIM else 256
+#: reduction length per part of a split matrix product (long sums, e.g. weight gradients over T * B)
+SPLIT_K = 8 if SIM else 512
 
 
 def kernel(func):

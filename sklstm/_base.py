@@ -531,14 +531,19 @@ class BaseRecurrent(BaseEstimator, ABC):
         return loss
 
     # ------------------------------------------------------------------ GPU
-    def _device_for_training(self):
-        """"cpu" or "cuda" for a fit; ``device="cuda"`` without a usable GPU is an error."""
+    def _gpu_reason(self):
+        """None when ``device`` selects a usable GPU, else why not ("cpu" when the CPU was asked for)."""
         if self.device == "cpu":
             return "cpu"
         from ._kernels.cuda import status
 
         ok, reason = status()
-        if ok:
+        return None if ok else reason
+
+    def _device_for_training(self):
+        """"cpu" or "cuda" for a fit; ``device="cuda"`` without a usable GPU is an error."""
+        reason = self._gpu_reason()
+        if reason is None:
             return "cuda"
         if self.device == "cuda":
             raise ValueError(f"device='cuda' was requested, but {reason}")
@@ -550,12 +555,8 @@ class BaseRecurrent(BaseEstimator, ABC):
         The weights always live in host memory, so a model fitted on a GPU
         predicts anywhere; ``device="cuda"`` then warns that the CPU was used.
         """
-        if self.device == "cpu":
-            return "cpu"
-        from ._kernels.cuda import status
-
-        ok, reason = status()
-        if ok:
+        reason = self._gpu_reason()
+        if reason is None:
             return "cuda"
         if self.device == "cuda":
             warnings.warn(f"device='cuda' but {reason} Predicting on the CPU (same weights).",

@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from _common import best_time, header, table
+from bench_train import sklstm_step
 
 CONFIGS = [(32, 50, 8, 32), (64, 100, 16, 64), (128, 100, 32, 128), (64, 200, 32, 256), (256, 200, 32, 512)]
 SMOKE = [(4, 3, 2, 3)]
@@ -49,35 +50,15 @@ def sklstm_gpu_step(cell, B, T, F, H):
     return step, time.perf_counter() - t0
 
 
-def sklstm_cpu_step(cell, B, T, F, H):
-    from bench_train import sklstm_step
-
-    return sklstm_step(cell, B, T, F, H)
-
-
 def torch_gpu_step(cell, B, T, F, H):
+    """torch's step on cuDNN with TF32 off (full float32 arithmetic, like sklstm's kernels)."""
     import torch
+
+    from bench_train import torch_step
 
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    torch.manual_seed(0)
-    dev = torch.device("cuda")
-    rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](F, H, batch_first=True).to(dev)
-    head = torch.nn.Linear(H, 1).to(dev)
-    opt = torch.optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=1e-4)
-    X = torch.randn(B, T, F, device=dev)
-    y = torch.randn(B, 1, device=dev)
-
-    def step():
-        opt.zero_grad()
-        _, h = rnn(X)
-        h_n = h[0] if isinstance(h, tuple) else h
-        loss = torch.nn.functional.mse_loss(head(h_n[-1]), y)
-        loss.backward()
-        opt.step()
-        loss.item()  # the same synchronisation as sklstm's step
-
-    return step
+    return torch_step(cell, B, T, F, H, device="cuda")
 
 
 def main():
@@ -113,7 +94,7 @@ def main():
                 row["torch cuDNN samples/s"] = f"{B / t_t:,.0f}"
                 row["sklstm GPU / cuDNN"] = f"{t_t / t_g:.2f}x"
             if not args.no_cpu and H <= 256:
-                t_c = best_time(sklstm_cpu_step(cell, B, T, F, H), args.min_time if not args.smoke else 0.01,
+                t_c = best_time(sklstm_step(cell, B, T, F, H), args.min_time if not args.smoke else 0.01,
                                 1 if args.smoke else 3)
                 row["sklstm CPU samples/s"] = f"{B / t_c:,.0f}"
             rows.append(row)

@@ -43,16 +43,18 @@ def sklstm_step(cell, B, T, F, H, dtype=np.float32):
     return step
 
 
-def torch_step(cell, B, T, F, H):
+def torch_step(cell, B, T, F, H, device="cpu"):
+    """One torch training step; on a GPU it ends by reading the loss (a synchronisation, as sklstm's)."""
     import torch
 
     torch.manual_seed(0)
-    rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](F, H, batch_first=True)
-    head = torch.nn.Linear(H, 1)
+    rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](F, H, batch_first=True).to(device)
+    head = torch.nn.Linear(H, 1).to(device)
     params = list(rnn.parameters()) + list(head.parameters())
     opt = torch.optim.Adam(params, lr=1e-4)
-    X = torch.randn(B, T, F)
-    y = torch.randn(B, 1)
+    X = torch.randn(B, T, F, device=device)
+    y = torch.randn(B, 1, device=device)
+    sync = device != "cpu"
 
     def step():
         opt.zero_grad()
@@ -61,6 +63,8 @@ def torch_step(cell, B, T, F, H):
         loss = torch.nn.functional.mse_loss(head(h_n[-1]), y)
         loss.backward()
         opt.step()
+        if sync:
+            loss.item()
 
     return step
 

@@ -117,11 +117,6 @@ def _prediction_batch(spec, steps, itemsize, batch_size):
     return int(min(batch_size, fit))
 
 
-def views(spec, flat):
-    """Named device views into a flat device vector (the layout of :meth:`NetworkSpec.views`)."""
-    return {name: flat[a:b].reshape(shape) for name, shape, a, b in spec.entries}
-
-
 def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, keep, ws, hs, parity):
     """One direction of one layer, writing its output into ``hs`` (a view of the layer's output)."""
     T, B, D = inp.shape
@@ -319,10 +314,10 @@ def loss_and_grad(spec, flat, grad, batch, Y, W, y_steps, loss, stats, ws, *, al
         Where the L2 penalty applies (needed when ``alpha``).
     """
     dt = np.dtype(flat.dtype)
-    v = views(spec, flat)
+    v = spec.views(flat)  # device views: slicing works the same on device arrays
     dhead.fill(grad, 0.0)
     dhead.fill(stats, 0.0)
-    g = views(spec, grad)
+    g = spec.views(grad)
     lens = batch.lens
     B = lens.shape[0]
     T = int(lens[0])
@@ -395,6 +390,19 @@ def loss_and_grad(spec, flat, grad, batch, Y, W, y_steps, loss, stats, ws, *, al
     dhead.reduce_sum(grad, stats, _GRAD_NORM, square=True)
 
 
+def upload_targets(y, return_sequences):
+    """All encoded targets as one float64 device matrix, and the steps per sample in it.
+
+    Per-sequence targets become (n, k); per-step ones (n * steps, k), row
+    ``i * steps + t`` holding sample i's step t. Class indices (``softmax``)
+    become the single column.
+    """
+    y = np.asarray(y)
+    n = y.shape[0]
+    steps = y.shape[1] if return_sequences else 1
+    return cuda.to_device(np.ascontiguousarray(y.reshape(n * steps, -1), dtype=np.float64)), steps
+
+
 def device_batch(X_d, lengths, idx, ws):
     """Sort the samples ``idx`` by decreasing length and gather them time-major on the device."""
     idx = np.asarray(idx, dtype=np.int64)
@@ -428,8 +436,6 @@ class DeviceTrainer:
         ``clip_value``, ``clip_norm``.
     """
 
-    _OPT_ARRAYS = {"AdamOptimizer": ("m", "v"), "SGDOptimizer": ("buf",), "RMSpropOptimizer": ("sq",)}
-
     def __init__(self, spec, flat, optimizer, X, lengths, y, sample_weight, loss, **options):
         self.spec = spec
         self.host_flat = flat
@@ -442,19 +448,11 @@ class DeviceTrainer:
         self.before = cuda.device_array_like(flat)
         self.stats = cuda.device_array(4, dtype=np.float64)
         self.weight_mask = cuda.to_device(spec.weight_mask().astype(np.uint8))
-        self.opt_arrays = {k: cuda.to_device(getattr(optimizer, k))
-                           for k in self._OPT_ARRAYS[type(optimizer).__name__]}
+        # the optimizer's arrays (Adam's m and v, SGD's buf, RMSprop's sq) move; its numbers stay
+        self.opt_arrays = {k: cuda.to_device(v) for k, v in vars(optimizer).items() if isinstance(v, np.ndarray)}
         self.X = cuda.to_device(np.ascontiguousarray(X))
         self.lengths = np.asarray(lengths, dtype=np.int64)
-        y = np.asarray(y)
-        n = y.shape[0]
-        if options.get("return_sequences"):
-            self.y_steps = y.shape[1]
-            y = y.reshape(n * self.y_steps, -1)
-        else:
-            self.y_steps = 1
-            y = y.reshape(n, -1)
-        self.Y = cuda.to_device(np.ascontiguousarray(y, dtype=np.float64))
+        self.Y, self.y_steps = upload_targets(y, options.get("return_sequences", False))
         self.W = cuda.to_device(np.asarray(sample_weight, dtype=np.float64).reshape(-1, 1))
 
     def step(self, idx, key=0):
@@ -511,7 +509,7 @@ def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_
     dt = flat.dtype
     ws = DeviceWorkspace()
     flat_d = cuda.to_device(flat)
-    v = views(spec, flat_d)
+    v = spec.views(flat_d)
     n, T = X.shape[0], X.shape[1]
     width = spec.n_outputs if head else spec.head_size
     lengths = np.asarray(lengths, dtype=np.int64)

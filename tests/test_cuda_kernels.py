@@ -331,12 +331,9 @@ def _gpu_loss_and_grad(spec, flat, X, L, y, w, loss, rs, idx=None, **kw):
     from sklstm import _cuda_network as cn
 
     ws = cn.DeviceWorkspace()
-    y = np.asarray(y)
-    n = y.shape[0]
-    steps = y.shape[1] if rs else 1
-    Y = cuda.to_device(np.ascontiguousarray(y.reshape(n * steps, -1), dtype=np.float64))
+    Y, steps = cn.upload_targets(y, rs)
     fd, gd, st = cuda.to_device(flat), cuda.device_array_like(flat), cuda.device_array(4)
-    idx = np.arange(n) if idx is None else idx
+    idx = np.arange(len(L)) if idx is None else idx
     batch = cn.device_batch(cuda.to_device(X), L, idx, ws)
     cn.loss_and_grad(spec, fd, gd, batch, Y, cuda.to_device(w.reshape(-1, 1)), steps, loss, st, ws,
                      return_sequences=rs, weight_mask=cuda.to_device(spec.weight_mask().astype(np.uint8)), **kw)

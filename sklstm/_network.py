@@ -23,6 +23,7 @@ import numpy as np
 
 from ._kernels.gru import gru_backward, gru_forward
 from ._kernels.head import clip_by_value, global_norm, linear_forward, scale_inplace
+from ._kernels._ops import add_weight_grad, matmul
 from ._kernels.lstm import lstm_backward, lstm_forward
 from ._kernels.rnn import rnn_backward, rnn_forward
 from ._losses import loss_and_output_grad
@@ -274,7 +275,7 @@ def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas, need_dx=Tr
     dgx2 = dgx.reshape(T * B, gh)
     ones = _empty(ws, ("ones",), (T * B,), dt)
     ones[:] = 1.0
-    g[f"rnn.weight_ih_{sfx}"] += dgx2.T @ inp.reshape(T * B, D)
+    add_weight_grad(dgx2, inp.reshape(T * B, D), g[f"rnn.weight_ih_{sfx}"])
     db = ones @ dgx2  # column sums as one BLAS gemv (numpy's axis-0 sum is strided)
     g[f"rnn.bias_ih_{sfx}"] += db
     if dgh is dgx:
@@ -283,10 +284,12 @@ def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas, need_dx=Tr
     else:
         dgh2 = dgh.reshape(T * B, gh)
         g[f"rnn.bias_hh_{sfx}"] += ones @ dgh2
-    g[f"rnn.weight_hh_{sfx}"] += dgh2.T @ hprev.reshape(T * B, h)
+    add_weight_grad(dgh2, hprev.reshape(T * B, h), g[f"rnn.weight_hh_{sfx}"])
     if not need_dx:
         return None
-    return (dgx2 @ w_ih).reshape(T, B, D)
+    dx = np.empty((T * B, D), dtype=dt)
+    matmul(dgx2, w_ih, dx, use_blas)
+    return dx.reshape(T, B, D)
 
 
 def _zero_states(spec, batch, dt):

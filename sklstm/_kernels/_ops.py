@@ -1,20 +1,28 @@
 """Small building blocks shared by the cell kernels.
 
-Two matrix products are offered. ``use_blas=True`` calls BLAS through
-``np.dot`` (fastest for training). ``use_blas=False`` runs a fixed-order
-loop: every output row is accumulated over the inner dimension in the same
-order whatever the number of rows, so a sequence's result never depends on
-the rest of its batch (the predict path relies on this).
+Matrix products go through the register-blocked micro-kernel of
+:mod:`sklstm._kernels._gemm`: every output row is accumulated over the inner
+dimension in the same order whatever the number of rows, so a sequence's
+result never depends on the rest of its batch (the predict path relies on
+this), and on CPUs with AVX2 or AVX-512 it is faster than the BLAS that
+numpy and scipy ship. ``use_blas=True`` (training, where the order is free)
+lets a CPU without AVX call BLAS through ``np.dot`` instead.
 """
 
 import numpy as np
 
+from ._gemm import VECTOR_BYTES, gemm, gemm_packed, packed, panel_width
 from ._jit import jit
+
+__all__ = ["matmul", "add_weight_grad", "step_weights", "step_matmul", "active_rows"]
+
+#: BLAS is preferred to the micro-kernel only on CPUs with 128-bit vectors
+_BLAS_FASTER = VECTOR_BYTES < 32
 
 
 @jit
 def matmul(a, bt, out, use_blas):
-    """``out[:] = a @ bt`` for C-contiguous 2-D arrays.
+    """``out[:] = a @ bt`` for 2-D arrays with contiguous rows.
 
     Parameters
     ----------
@@ -23,40 +31,68 @@ def matmul(a, bt, out, use_blas):
     out : ndarray of shape (M, N)
         Overwritten.
     use_blas : bool
-        BLAS ``gemm`` when True, else the batch-independent fixed-order loop.
+        Allow BLAS ``gemm`` (order-free) where it is the faster choice.
     """
-    m, k = a.shape
-    n = bt.shape[1]
-    if m == 0 or n == 0:
-        return
-    if k == 0:
-        out[:] = 0
-        return
-    if use_blas:
+    if use_blas and _BLAS_FASTER and a.shape[0] > 0 and a.shape[1] > 0 and bt.shape[1] > 0:
         np.dot(a, bt, out)
         return
-    # Each output is accumulated over p = 0, 1, ..., k-1 in that order; the
-    # p loop is unrolled by 4 so a row of ``out`` is loaded and stored once
-    # per 4 products instead of once per product (same arithmetic).
-    k4 = 1 + (k - 1) // 4 * 4
-    for i in range(m):
-        row = out[i]
-        ai = a[i]
-        b0 = bt[0]
-        x0 = ai[0]
-        for j in range(n):
-            row[j] = x0 * b0[j]
-        for q in range((k - 1) // 4):
-            p = 1 + 4 * q
-            x0, x1, x2, x3 = ai[p], ai[p + 1], ai[p + 2], ai[p + 3]
-            c0, c1, c2, c3 = bt[p], bt[p + 1], bt[p + 2], bt[p + 3]
-            for j in range(n):
-                row[j] = (((row[j] + x0 * c0[j]) + x1 * c1[j]) + x2 * c2[j]) + x3 * c3[j]
-        for p in range(k4, k):
-            x0 = ai[p]
-            c0 = bt[p]
-            for j in range(n):
-                row[j] += x0 * c0[j]
+    gemm(a, False, bt, out, False)
+
+
+@jit
+def add_weight_grad(dg, x, gw):
+    """``gw += dg.T @ x``: a weight gradient summed over all timesteps and sequences.
+
+    Parameters
+    ----------
+    dg : ndarray of shape (R, G)
+        Gradient with respect to the layer's pre-activations, one row per
+        (timestep, sequence).
+    x : ndarray of shape (R, D)
+        The matching inputs of the product (layer input or previous h).
+    gw : ndarray of shape (G, D)
+        Gradient of the weight, accumulated into.
+    """
+    D = x.shape[1]
+    if D >= panel_width(gw):
+        gemm(dg, True, x, gw, True)
+        return
+    # a narrow D would waste most of each SIMD panel: compute the transpose (D, G) instead
+    tmp = np.empty((D, dg.shape[1]), dtype=gw.dtype)
+    gemm(x, True, dg, tmp, False)
+    gw += tmp.T
+
+
+@jit
+def step_weights(w):
+    """Weights ``w`` (K, N) prepared once for :func:`step_matmul` (packed panels)."""
+    return packed(w)
+
+
+@jit
+def step_matmul(a, wp, w, out, accumulate, use_blas):
+    """``out = a @ w`` (or ``out += a @ w``) for a product repeated every timestep.
+
+    Parameters
+    ----------
+    a : ndarray of shape (M, K)
+    wp : ndarray
+        ``w`` as returned by :func:`step_weights`.
+    w : ndarray of shape (K, N)
+        The same weights unpacked (used when BLAS is the faster choice).
+    out : ndarray of shape (M, N)
+    accumulate : bool
+        Add to ``out`` instead of overwriting it.
+    use_blas : bool
+        As in :func:`matmul`.
+    """
+    if use_blas and _BLAS_FASTER and a.shape[0] > 0 and a.shape[1] > 0 and w.shape[1] > 0:
+        if accumulate:
+            out += np.dot(a, w)
+        else:
+            np.dot(a, w, out)
+        return
+    gemm_packed(a, wp, out, accumulate)
 
 
 @jit

@@ -13,7 +13,7 @@ are those of :mod:`sklstm._kernels.lstm`.
 
 from ._jit import jit
 from ._math import sigmoid_s, tanh_s, unit
-from ._ops import active_rows, matmul
+from ._ops import active_rows, step_matmul, step_weights
 
 
 @jit
@@ -49,6 +49,7 @@ def gru_forward(xproj, whh_t, bhh, lengths, reverse, h0,
     H = h0.shape[1]
     S = gates.shape[0]  # T when the backward pass needs every step, else 1 (inference)
     h_state[:] = h0
+    wp = step_weights(whh_t)  # packed once, reused by every step's product
     for s in range(T):
         t = T - 1 - s if reverse else s
         ts = t if S == T else 0
@@ -60,7 +61,7 @@ def gru_forward(xproj, whh_t, bhh, lengths, reverse, h0,
             hn[t, n:] = 0.0
         if n == 0:
             continue
-        matmul(h_state[:n], whh_t, rec[:n], use_blas)
+        step_matmul(h_state[:n], wp, whh_t, rec[:n], False, use_blas)
         for b in range(n):
             g = gates[ts, b]
             xp = xproj[t, b]
@@ -116,6 +117,7 @@ def gru_backward(dhs, gates, hn, hprev, whh, lengths, reverse,
     H = hprev.shape[2]
     one = unit(gates)
     dh_state[:] = 0.0
+    wp = step_weights(whh)  # packed once, reused by every step's product
     for s in range(T):
         t = s if reverse else T - 1 - s
         n = active_rows(lengths, t)
@@ -149,7 +151,4 @@ def gru_backward(dhs, gates, hn, hprev, whh, lengths, reverse,
             drn = dr[2 * H:]
             for j in range(H):
                 drn[j] = dxn[j] * gr[j]
-        matmul(dgh[t, :n], whh, tmp[:n], use_blas)
-        for b in range(n):
-            for j in range(H):
-                dh_state[b, j] += tmp[b, j]
+        step_matmul(dgh[t, :n], wp, whh, dh_state[:n], True, use_blas)

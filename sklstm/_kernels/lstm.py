@@ -18,7 +18,7 @@ import numpy as np
 
 from ._jit import jit
 from ._math import sigmoid_s, tanh_s, unit
-from ._ops import active_rows, matmul
+from ._ops import active_rows, step_matmul, step_weights
 
 
 @jit
@@ -73,6 +73,7 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
     inplace = xproj.ctypes.data == gates.ctypes.data
     h_state[:] = h0
     c_state[:] = c0
+    wp = step_weights(whh_t)  # packed once, reused by every step's product
     for s in range(T):
         t = T - 1 - s if reverse else s
         ts = t if S == T else 0
@@ -85,7 +86,7 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
             cs[t, n:] = c_state[n:]
         if n == 0:
             continue
-        matmul(h_state[:n], whh_t, rec[:n], use_blas)
+        step_matmul(h_state[:n], wp, whh_t, rec[:n], False, use_blas)
         for b in range(n):
             g = gates[tg, b]
             rb = rec[b]
@@ -154,6 +155,7 @@ def lstm_backward(dhs, gates, cs, tcs, c0, whh, lengths, reverse, forget,
     one = unit(gates)
     dh_state[:] = 0.0
     dc_state[:] = 0.0
+    wp = step_weights(whh)  # packed once, reused by every step's product
     for s in range(T):
         t = s if reverse else T - 1 - s
         n = active_rows(lengths, t)
@@ -192,4 +194,4 @@ def lstm_backward(dhs, gates, cs, tcs, c0, whh, lengths, reverse, forget,
                     fv = gfv[j]
                     dfv[j] = dcb[j] * cp[j] * fv * (one - fv)
                     dcb[j] = dcb[j] * fv
-        matmul(dgates[t, :n], whh, dh_state[:n], use_blas)
+        step_matmul(dgates[t, :n], wp, whh, dh_state[:n], False, use_blas)

@@ -6,7 +6,7 @@ The vanishing-gradient baseline. Conventions are those of
 
 from ._jit import jit
 from ._math import tanh_s, unit
-from ._ops import active_rows, matmul
+from ._ops import active_rows, step_matmul, step_weights
 
 
 @jit
@@ -37,6 +37,7 @@ def rnn_forward(xproj, whh_t, bhh, lengths, reverse, h0,
     T, B, H = xproj.shape
     S = hprev.shape[0]  # T for training, 1 for inference
     h_state[:] = h0
+    wp = step_weights(whh_t)  # packed once, reused by every step's product
     for s in range(T):
         t = T - 1 - s if reverse else s
         n = active_rows(lengths, t)
@@ -45,7 +46,7 @@ def rnn_forward(xproj, whh_t, bhh, lengths, reverse, h0,
             hprev[t] = h_state
         if n == 0:
             continue
-        matmul(h_state[:n], whh_t, rec[:n], use_blas)
+        step_matmul(h_state[:n], wp, whh_t, rec[:n], False, use_blas)
         for b in range(n):
             ht = hs[t, b]
             hb = h_state[b]
@@ -79,6 +80,7 @@ def rnn_backward(dhs, hs, whh, lengths, reverse, dgates, dh_state, use_blas):
     T, B, H = hs.shape
     one = unit(hs)
     dh_state[:] = 0.0
+    wp = step_weights(whh)  # packed once, reused by every step's product
     for s in range(T):
         t = s if reverse else T - 1 - s
         n = active_rows(lengths, t)
@@ -92,4 +94,4 @@ def rnn_backward(dhs, hs, whh, lengths, reverse, dgates, dh_state, use_blas):
             dhb = dh_state[b]
             for j in range(H):
                 dg[j] = (dh[j] + dhb[j]) * (one - h[j] * h[j])
-        matmul(dgates[t, :n], whh, dh_state[:n], use_blas)
+        step_matmul(dgates[t, :n], wp, whh, dh_state[:n], False, use_blas)

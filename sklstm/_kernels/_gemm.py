@@ -1,0 +1,326 @@
+"""Matrix products with a register-blocked SIMD micro-kernel.
+
+numba cannot keep a tile of accumulators in registers by itself: the
+auto-vectorized loop of :func:`sklstm._kernels._ops.matmul` used to load and
+store a row of the output for every few products, and ran at about a third
+of BLAS. Here the innermost kernel is written directly in LLVM IR (a numba
+``@intrinsic``): a tile of ``MR`` rows times ``NV`` SIMD vectors of the
+output stays in vector registers while the inner dimension is walked, with
+one vector load per vector of ``B``, one broadcast per row of ``A`` and one
+fused multiply-add (``llvm.fma``) per accumulator. LLVM compiles the vector
+type for the CPU numba targets: 512-bit registers with AVX-512, two 256-bit
+halves with AVX2, and so on; the tile shape below is chosen so that the
+accumulators fit the register file.
+
+Every output element is ``fma(a[i, K-1], b[K-1, j], ... fma(a[i, 0], b[0,
+j], 0))`` - one chain in the order of the inner index, the same whichever
+kernel variant (tile, single row, edge panel) computes it. So a row of the
+result never depends on how many other rows are in the product: the predict
+path relies on this (a sequence's prediction does not depend on its batch).
+Very long inner dimensions are cut into blocks of ``KC`` (a function of
+``K`` only) whose partial sums are added in order.
+"""
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from ._jit import jit
+
+__all__ = ["gemm", "gemm_packed", "packed", "pack_panels", "panel_width", "VECTOR_BYTES", "MR"]
+
+
+def _target_features() -> set:
+    """CPU features numba compiles for (its ``NUMBA_CPU_FEATURES`` override, else the host's)."""
+    override = numba.config.CPU_FEATURES
+    if override:
+        return {f[1:] for f in override.split(",") if f.startswith("+")}
+    import llvmlite.binding as llvm
+
+    return {name for name, on in llvm.get_host_cpu_features().items() if on}
+
+
+_FEATURES = _target_features()
+#: bytes per SIMD register the micro-kernel is shaped for
+VECTOR_BYTES = 64 if "avx512f" in _FEATURES else 32 if "avx" in _FEATURES else 16
+#: rows of the output tile (MR x NV accumulators + NV loads + 1 broadcast fit the registers)
+MR = {64: 8, 32: 6, 16: 4}[VECTOR_BYTES]
+#: SIMD vectors per row of the output tile (the panel width is NV vectors)
+NV = 2
+#: panels a single-row product covers at once (enough independent FMA chains)
+ROW_GROUP = 4
+#: rows at or below which a row block is computed row by row with the wide kernel
+ROW_KERNEL_MAX = 2
+#: inner-dimension block of :func:`gemm` (keeps a panel block in L1)
+KC = 256
+_HAS_FMA = "fma" in _FEATURES or "fma4" in _FEATURES
+
+
+def _make_ukernel(rows: int, groups: int):
+    """Build the micro-kernel intrinsic for a tile of ``rows`` rows and ``groups`` panels."""
+
+    @intrinsic
+    def ukernel(typingctx, K, A, a_off, sa_i, sa_k, B, b_off, ldb, pstride, C, c_off, ldc, mr, accumulate):
+        sig = types.void(K, A, a_off, sa_i, sa_k, B, b_off, ldb, pstride, C, c_off, ldc, mr, accumulate)
+        dtype = C.dtype
+
+        def codegen(context, builder, signature, args):
+            (K, A, a_off, sa_i, sa_k, B, b_off, ldb, pstride, C, c_off, ldc, mr, accumulate) = args
+            aty, bty, cty = signature.args[1], signature.args[5], signature.args[9]
+            fty = context.get_value_type(dtype)
+            bits = 32 if dtype == types.float32 else 64
+            vl = VECTOR_BYTES * 8 // bits
+            vty = ir.VectorType(fty, vl)
+            i64 = ir.IntType(64)
+            align = bits // 8
+
+            def base(aryty, ary, off):
+                return builder.gep(context.make_array(aryty)(context, builder, ary).data, [off])
+
+            a0, b0, c0 = base(aty, A, a_off), base(bty, B, b_off), base(cty, C, c_off)
+            # rows past mr read the last valid row (never out of bounds) and are not stored
+            last = builder.sub(mr, i64(1))
+            arow = [builder.gep(a0, [builder.mul(builder.select(builder.icmp_signed("<", i64(i), mr), i64(i), last),
+                                                 sa_i)]) for i in range(rows)]
+            nvec = NV * groups
+            voff = [builder.add(builder.mul(i64(v // NV), pstride), i64(v % NV * vl)) for v in range(nvec)]
+            if _HAS_FMA:
+                fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty] * 3),
+                                                     f"llvm.fma.v{vl}f{bits}")
+
+                def madd(x, y, z):
+                    return builder.call(fma, [x, y, z])
+            else:  # separate multiply and add: slower, still one fixed order
+
+                def madd(x, y, z):
+                    return builder.fadd(builder.fmul(x, y), z)
+
+            zero = ir.Constant(vty, None)
+            undef = ir.Constant(vty, ir.Undefined)
+            splat = ir.Constant(ir.VectorType(ir.IntType(32), vl), [0] * vl)
+            entry = builder.block
+            loop = builder.append_basic_block("uk.loop")
+            done = builder.append_basic_block("uk.done")
+            builder.cbranch(builder.icmp_signed(">", K, i64(0)), loop, done)
+
+            builder.position_at_end(loop)
+            k = builder.phi(i64)
+            k.add_incoming(i64(0), entry)
+            acc = []
+            for _ in range(rows * nvec):
+                p = builder.phi(vty)
+                p.add_incoming(zero, entry)
+                acc.append(p)
+            bk = builder.gep(b0, [builder.mul(k, ldb)])
+            bv = []
+            for v in range(nvec):
+                ld = builder.load(builder.bitcast(builder.gep(bk, [voff[v]]), vty.as_pointer()))
+                ld.align = align
+                bv.append(ld)
+            koff = builder.mul(k, sa_k)
+            new = []
+            for i in range(rows):
+                s = builder.load(builder.gep(arow[i], [koff]))
+                sv = builder.shuffle_vector(builder.insert_element(undef, s, ir.Constant(ir.IntType(32), 0)),
+                                            undef, splat)
+                for v in range(nvec):
+                    new.append(madd(sv, bv[v], acc[i * nvec + v]))
+            k1 = builder.add(k, i64(1))
+            end = builder.block
+            k.add_incoming(k1, end)
+            for p, x in zip(acc, new):
+                p.add_incoming(x, end)
+            builder.cbranch(builder.icmp_signed("<", k1, K), loop, done)
+
+            builder.position_at_end(done)
+            out = []
+            for x in new:
+                p = builder.phi(vty)
+                p.add_incoming(zero, entry)
+                p.add_incoming(x, end)
+                out.append(p)
+            for i in range(rows):
+                with builder.if_then(builder.icmp_signed("<", i64(i), mr)):
+                    crow = builder.gep(c0, [builder.mul(i64(i), ldc)])
+                    for v in range(nvec):
+                        ptr = builder.bitcast(builder.gep(crow, [i64(v * vl)]), vty.as_pointer())
+                        val = out[i * nvec + v]
+                        with builder.if_else(accumulate) as (add, put):
+                            with add:
+                                old = builder.load(ptr)
+                                old.align = align
+                                builder.store(builder.fadd(old, val), ptr).align = align
+                            with put:
+                                builder.store(val, ptr).align = align
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return ukernel
+
+
+_tile_kernel = _make_ukernel(MR, 1)
+_row_kernel = _make_ukernel(1, ROW_GROUP)
+
+
+@jit
+def panel_width(c):
+    """Columns per panel (NV SIMD vectors) for arrays of ``c``'s dtype."""
+    return NV * VECTOR_BYTES // c.itemsize
+
+
+@jit
+def pack_panels(b, out):
+    """Copy ``b`` (K, N) into column panels ``out`` (P, K, NR), zero-padding the last one.
+
+    Parameters
+    ----------
+    b : ndarray of shape (K, N)
+    out : ndarray of shape (ceil(N / NR), K, NR)
+        NR is :func:`panel_width`.
+    """
+    K, N = b.shape
+    nr = out.shape[2]
+    for p in range(out.shape[0]):
+        j0 = p * nr
+        w = min(nr, N - j0)
+        for k in range(K):
+            o = out[p, k]
+            r = b[k]
+            for j in range(w):
+                o[j] = r[j0 + j]
+            for j in range(w, nr):
+                o[j] = 0
+
+
+@jit
+def _full_panels(K, a, a_off, sa_i, sa_k, M, b, b_off, ldb, pstride, n_panels, c, ldc, accumulate):
+    """``c[:, :n_panels*NR] (+)= A @ B`` over whole panels (no column edge)."""
+    nr = panel_width(c)
+    for i0 in range(0, M, MR):
+        mr = min(MR, M - i0)
+        if mr > ROW_KERNEL_MAX:
+            for p in range(n_panels):
+                _tile_kernel(K, a, a_off + i0 * sa_i, sa_i, sa_k, b, b_off + p * pstride, ldb, pstride,
+                             c, i0 * ldc + p * nr, ldc, mr, accumulate)
+            continue
+        for i in range(i0, i0 + mr):
+            p = 0
+            while p + ROW_GROUP <= n_panels:
+                _row_kernel(K, a, a_off + i * sa_i, sa_i, sa_k, b, b_off + p * pstride, ldb, pstride,
+                            c, i * ldc + p * nr, ldc, 1, accumulate)
+                p += ROW_GROUP
+            for q in range(p, n_panels):
+                _tile_kernel(K, a, a_off + i * sa_i, sa_i, sa_k, b, b_off + q * pstride, ldb, pstride,
+                             c, i * ldc + q * nr, ldc, 1, accumulate)
+
+
+@jit
+def _edge_panel(K, a, a_off, sa_i, sa_k, M, bp, b_off, j0, c, tile, accumulate):
+    """``c[:, j0:] (+)= A @ B`` where B's last columns sit zero-padded in a packed panel."""
+    nr = tile.shape[1]
+    w = c.shape[1] - j0
+    for i0 in range(0, M, MR):
+        mr = min(MR, M - i0)
+        _tile_kernel(K, a, a_off + i0 * sa_i, sa_i, sa_k, bp, b_off, nr, nr, tile, 0, nr, mr, False)
+        for i in range(mr):
+            row = c[i0 + i]
+            t = tile[i]
+            if accumulate:
+                for j in range(w):
+                    row[j0 + j] += t[j]
+            else:
+                for j in range(w):
+                    row[j0 + j] = t[j]
+
+
+@jit
+def gemm(a, trans_a, b, c, accumulate):
+    """``c = op(a) @ b`` (or ``c += ...`` with ``accumulate``) in a fixed order.
+
+    Parameters
+    ----------
+    a : ndarray of shape (M, K), or (K, M) when ``trans_a``
+        Rows must be contiguous (any row stride).
+    trans_a : bool
+        Use ``a.T``.
+    b : ndarray of shape (K, N)
+        Rows must be contiguous (any row stride).
+    c : ndarray of shape (M, N)
+        Rows must be contiguous (any row stride).
+    accumulate : bool
+        Add to ``c`` instead of overwriting it.
+    """
+    M, N = c.shape
+    K = b.shape[0]
+    if M == 0 or N == 0:
+        return
+    if K == 0:
+        if not accumulate:
+            c[:] = 0
+        return
+    it = c.itemsize
+    lda = a.strides[0] // it
+    sa_i, sa_k = (1, lda) if trans_a else (lda, 1)
+    ldb = b.strides[0] // it
+    ldc = c.strides[0] // it
+    nr = panel_width(c)
+    full = N // nr
+    edge = N - full * nr
+    tile = np.empty((MR, nr), dtype=c.dtype)
+    buf = np.empty((1, min(K, KC), nr), dtype=c.dtype)
+    for k0 in range(0, K, KC):
+        kc = min(KC, K - k0)
+        acc = accumulate or k0 > 0
+        _full_panels(kc, a, k0 * sa_k, sa_i, sa_k, M, b, k0 * ldb, ldb, nr, full, c, ldc, acc)
+        if edge:
+            pack_panels(b[k0:k0 + kc, full * nr:], buf[:, :kc])
+            _edge_panel(kc, a, k0 * sa_k, sa_i, sa_k, M, buf, 0, full * nr, c, tile, acc)
+
+
+@jit
+def packed(b):
+    """``b`` (K, N) packed into new panels by :func:`pack_panels`."""
+    K, N = b.shape
+    nr = panel_width(b)
+    out = np.empty(((N + nr - 1) // nr, K, nr), dtype=b.dtype)
+    pack_panels(b, out)
+    return out
+
+
+@jit
+def gemm_packed(a, bp, c, accumulate):
+    """``c = a @ B`` (or ``c += ...``) with B packed once by :func:`packed` (for products repeated every step).
+
+    Parameters
+    ----------
+    a : ndarray of shape (M, K)
+        Rows must be contiguous (any row stride).
+    bp : ndarray of shape (P, K, NR)
+        ``B`` (K, N) as packed by :func:`pack_panels`.
+    c : ndarray of shape (M, N)
+        Rows must be contiguous (any row stride).
+    accumulate : bool
+        Add to ``c`` instead of overwriting it.
+    """
+    M, N = c.shape
+    K = bp.shape[1]
+    if M == 0 or N == 0:
+        return
+    if K == 0:
+        if not accumulate:
+            c[:] = 0
+        return
+    it = c.itemsize
+    lda = a.strides[0] // it
+    ldc = c.strides[0] // it
+    nr = bp.shape[2]
+    full = N // nr
+    pstride = K * nr
+    _full_panels(K, a, 0, lda, 1, M, bp, 0, nr, pstride, full, c, ldc, accumulate)
+    if full * nr < N:
+        tile = np.empty((MR, nr), dtype=c.dtype)
+        _edge_panel(K, a, 0, lda, 1, M, bp, full * pstride, full * nr, c, tile, accumulate)

@@ -267,8 +267,7 @@ def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas, need_dx=Tr
     elif cell == "gru":
         gates, hn = cache[2:]
         dgh = _empty(ws, key + ("dgh",), (T, B, gh), dt)
-        tmp = np.empty((B, h), dtype=dt)
-        gru_backward(dhs, gates, hn, hprev, w_hh, lens, reverse, dgx, dgh, dh0, tmp, use_blas)
+        gru_backward(dhs, gates, hn, hprev, w_hh, lens, reverse, dgx, dgh, dh0, use_blas)
     else:
         rnn_backward(dhs, cache[2], w_hh, lens, reverse, dgx, dh0, use_blas)
         dgh = dgx

@@ -57,7 +57,7 @@ def _cpu_cell(cell, xproj, whh, bhh, reverse, h0, c0, dhs, S):
         out.update(hs=hs, hprev=hprev, gates=gates, hn=hn, h_n=h_n)
         if S == T:
             dgx, dgh, dh0 = e(T, B, G), e(T, B, G), e(B, H)
-            cpu_gru.gru_backward(dhs, gates, hn, hprev, whh, LENGTHS, reverse, dgx, dgh, dh0, e(B, H), True)
+            cpu_gru.gru_backward(dhs, gates, hn, hprev, whh, LENGTHS, reverse, dgx, dgh, dh0, True)
             out.update(dgx=dgx, dgh=dgh, dh0=dh0)
     else:
         cpu_rnn.rnn_forward(xproj, whh_t, bhh, LENGTHS, reverse, h0, hs, hprev, h_n, e(B, H), True)

@@ -89,7 +89,7 @@ def gru_forward(xproj, whh_t, bhh, lengths, reverse, h0,
 
 @jit
 def gru_backward(dhs, gates, hn, hprev, whh, lengths, reverse,
-                 dgx, dgh, dh_state, tmp, use_blas):
+                 dgx, dgh, dh_state, use_blas):
     """Backpropagate through one GRU layer (BPTT).
 
     Parameters
@@ -109,8 +109,6 @@ def gru_backward(dhs, gates, hn, hprev, whh, lengths, reverse,
         and ``b_hh``).
     dh_state : ndarray of shape (B, H)
         Output: gradient with respect to ``h0``.
-    tmp : ndarray of shape (B, H)
-        Workspace.
     use_blas : bool
     """
     T, B, G = gates.shape

@@ -1,0 +1,180 @@
+"""The register-blocked matrix product (sklstm._kernels._gemm) and its users in _ops.
+
+Checked against float64 numpy products; rows must come out bitwise the same
+whatever else is in the product (the predict path's batch independence rests
+on it), through every code path: full tiles, single-row kernels, the edge
+panel, K blocking, transposed A, accumulation, packed step weights.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sklstm._kernels._gemm import KC, MR, VECTOR_BYTES, gemm, gemm_packed, packed, panel_width
+from sklstm._kernels._ops import add_weight_grad, matmul, step_matmul, step_weights
+
+DTYPES = [np.float32, np.float64]
+TOL = {np.float32: 2e-6, np.float64: 1e-13}
+
+
+def _close(c, ref, K, dt):
+    assert c.shape == ref.shape
+    if ref.size == 0:
+        return
+    scale = max(1.0, float(np.abs(ref).max()))
+    assert np.abs(c.astype(np.float64) - ref).max() <= TOL[dt] * scale * max(K, 1) ** 0.5 * 4
+
+
+def _operands(rng, M, K, N, dt, trans):
+    a = rng.standard_normal((K, M) if trans else (M, K)).astype(dt)
+    b = rng.standard_normal((K, N)).astype(dt)
+    ref = (a.T if trans else a).astype(np.float64) @ b.astype(np.float64)
+    return a, b, ref
+
+
+SHAPES = [(1, 1, 1), (1, 32, 128), (2, 32, 160), (3, 5, 7), (MR, 16, 64), (MR + 1, 9, 33), (13, 7, 37),
+          (64, 64, 256), (5, KC + 44, 70), (17, 2 * KC + 1, 3), (100, 5, 1), (0, 4, 4), (4, 0, 4), (4, 4, 0)]
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("trans", [False, True])
+@pytest.mark.parametrize("M,K,N", SHAPES)
+def test_gemm_matches_float64_product(M, K, N, trans, dt):
+    rng = np.random.default_rng(M * 1000 + K * 10 + N)
+    a, b, ref = _operands(rng, M, K, N, dt, trans)
+    c = np.full((M, N), np.nan, dtype=dt)
+    gemm(a, trans, b, c, False)
+    _close(c, ref, K, dt)
+    c0 = rng.standard_normal((M, N)).astype(dt)
+    c2 = c0.copy()
+    gemm(a, trans, b, c2, True)
+    _close(c2, ref + c0, K, dt)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("M,K,N", SHAPES)
+def test_packed_product_and_rows_are_batch_independent(M, K, N, dt):
+    rng = np.random.default_rng(7 + M + K + N)
+    a, b, ref = _operands(rng, M, K, N, dt, False)
+    bp = packed(b)
+    assert bp.shape == (-(-N // panel_width(b)), K, panel_width(b))
+    c = np.full((M, N), np.nan, dtype=dt)
+    gemm_packed(a, bp, c, False)
+    _close(c, ref, K, dt)
+    if K <= KC:  # no K blocking: the packed and unpacked products are the same chains
+        c_direct = np.empty((M, N), dtype=dt)
+        gemm(a, False, b, c_direct, False)
+        np.testing.assert_array_equal(c, c_direct)
+    c_direct = np.empty((M, N), dtype=dt)
+    gemm(a, False, b, c_direct, False)
+    for i in range(M):  # each row alone (single-row kernels) == the row inside the batch (tiles)
+        one = np.empty((1, N), dtype=dt)
+        gemm_packed(a[i:i + 1], bp, one, False)
+        np.testing.assert_array_equal(one[0], c[i])
+        one = np.empty((1, N), dtype=dt)
+        gemm(a[i:i + 1], False, b, one, False)
+        np.testing.assert_array_equal(one[0], c_direct[i])
+    acc = np.ones((M, N), dtype=dt)
+    gemm_packed(a, bp, acc, True)
+    _close(acc, ref + 1.0, K, dt)
+
+
+@settings(max_examples=40, deadline=None)
+@given(M=st.integers(1, 20), K=st.integers(1, 40), N=st.integers(1, 80), trans=st.booleans(),
+       dt=st.sampled_from(DTYPES), seed=st.integers(0, 2**31))
+def test_gemm_property_rows_and_values(M, K, N, trans, dt, seed):
+    rng = np.random.default_rng(seed)
+    a, b, ref = _operands(rng, M, K, N, dt, trans)
+    c = np.empty((M, N), dtype=dt)
+    gemm(a, trans, b, c, False)
+    _close(c, ref, K, dt)
+    rows = rng.permutation(M)[: rng.integers(1, M + 1)]
+    sub = a[:, rows] if trans else a[rows]
+    c_sub = np.empty((rows.size, N), dtype=dt)
+    gemm(np.ascontiguousarray(sub), trans, b, c_sub, False)
+    np.testing.assert_array_equal(c_sub, c[rows])
+
+
+def test_gemm_on_row_strided_views():
+    rng = np.random.default_rng(3)
+    big = rng.standard_normal((20, 50)).astype(np.float32)
+    a = big[2:9, 3:20]  # rows contiguous, row stride 50
+    b = big[:17, 10:45]
+    out = np.zeros((10, 60), dtype=np.float32)
+    c = out[1:8, 5:40]
+    gemm(a, False, b, c, False)
+    _close(c, a.astype(np.float64) @ b, 17, np.float32)
+    assert np.all(out[0] == 0) and np.all(out[:, :5] == 0) and np.all(out[:, 40:] == 0)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("D", [1, 8, 40, 125])
+def test_add_weight_grad_both_orientations(D, dt):
+    rng = np.random.default_rng(D)
+    R, G = 300, 48
+    dg = rng.standard_normal((R, G)).astype(dt)
+    x = rng.standard_normal((R, D)).astype(dt)
+    gw = rng.standard_normal((G, D)).astype(dt)
+    want = gw.astype(np.float64) + dg.T.astype(np.float64) @ x
+    add_weight_grad(dg, x, gw)
+    _close(gw, want, R, dt)
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+@pytest.mark.parametrize("use_blas", [False, True])
+def test_step_matmul(accumulate, use_blas):
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((6, 24)).astype(np.float32)
+    w = rng.standard_normal((24, 72)).astype(np.float32)
+    out = np.ones((6, 72), dtype=np.float32)
+    step_matmul(a, step_weights(w), w, out, accumulate, use_blas)
+    _close(out, a.astype(np.float64) @ w + (1.0 if accumulate else 0.0), 24, np.float32)
+    c = np.empty((6, 72), dtype=np.float32)
+    matmul(a, w, c, use_blas)
+    _close(c, a.astype(np.float64) @ w, 24, np.float32)
+
+
+def test_vector_width_follows_target():
+    assert VECTOR_BYTES in (16, 32, 64)
+    assert panel_width(np.empty(1, np.float32)) == 2 * panel_width(np.empty(1, np.float64))
+
+
+_OTHER_TARGET = textwrap.dedent("""
+    import numpy as np
+    from sklstm._kernels import _gemm
+    from sklstm._kernels._gemm import gemm, gemm_packed, packed
+    rng = np.random.default_rng(0)
+    for dt in (np.float32, np.float64):
+        a = rng.standard_normal((11, 300)).astype(dt)
+        b = rng.standard_normal((300, 45)).astype(dt)
+        c = np.empty((11, 45), dt)
+        gemm(a, False, b, c, False)
+        ref = a.astype(np.float64) @ b
+        assert np.abs(c - ref).max() < 1e-3, np.abs(c - ref).max()
+        p = np.empty((11, 45), dt)
+        gemm_packed(a[:, :40], packed(b[:40]), p, False)
+        for i in range(11):
+            one = np.empty((1, 45), dt)
+            gemm_packed(a[i:i + 1, :40], packed(b[:40]), one, False)
+            assert np.array_equal(one[0], p[i])
+    print(_gemm.VECTOR_BYTES, _gemm._HAS_FMA)
+""")
+
+
+@pytest.mark.parametrize("cpu,features,expect", [
+    ("haswell", "+avx,+avx2,+fma,+sse4.2", "32 True"),
+    ("x86-64", "+sse2,+sse4.2", "16 False"),
+])
+def test_other_cpu_targets(tmp_path, cpu, features, expect):
+    """AVX2 and SSE-only code paths, compiled for those CPUs (they run on this one)."""
+    env = dict(os.environ, NUMBA_CPU_NAME=cpu, NUMBA_CPU_FEATURES=features, NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", _OTHER_TARGET], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == expect.split()

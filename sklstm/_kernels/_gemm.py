@@ -56,6 +56,10 @@ ROW_GROUP = 4
 ROW_KERNEL_MAX = 2
 #: inner-dimension block of :func:`gemm` (keeps a panel block in L1)
 KC = 256
+#: rows of A per block of :func:`gemm` (MC x KC stays in L2)
+MC = 16 * MR
+#: rows from which :func:`gemm` copies B into contiguous panels before the product
+PACK_ROWS = 4 * MR
 _HAS_FMA = "fma" in _FEATURES or "fma4" in _FEATURES
 
 
@@ -200,12 +204,17 @@ def pack_panels(b, out):
 def _full_panels(K, a, a_off, sa_i, sa_k, M, b, b_off, ldb, pstride, n_panels, c, ldc, accumulate):
     """``c[:, :n_panels*NR] (+)= A @ B`` over whole panels (no column edge)."""
     nr = panel_width(c)
+    for m0 in range(0, M, MC):  # a block of MC rows of A stays in L2 while the panels pass
+        m1 = min(M, m0 + MC)
+        for p in range(n_panels):
+            for i0 in range(m0, m1, MR):
+                mr = min(MR, m1 - i0)
+                if mr > ROW_KERNEL_MAX:
+                    _tile_kernel(K, a, a_off + i0 * sa_i, sa_i, sa_k, b, b_off + p * pstride, ldb, pstride,
+                                 c, i0 * ldc + p * nr, ldc, mr, accumulate)
     for i0 in range(0, M, MR):
         mr = min(MR, M - i0)
         if mr > ROW_KERNEL_MAX:
-            for p in range(n_panels):
-                _tile_kernel(K, a, a_off + i0 * sa_i, sa_i, sa_k, b, b_off + p * pstride, ldb, pstride,
-                             c, i0 * ldc + p * nr, ldc, mr, accumulate)
             continue
         for i in range(i0, i0 + mr):
             p = 0
@@ -271,10 +280,22 @@ def gemm(a, trans_a, b, c, accumulate):
     full = N // nr
     edge = N - full * nr
     tile = np.empty((MR, nr), dtype=c.dtype)
-    buf = np.empty((1, min(K, KC), nr), dtype=c.dtype)
+    # With many row blocks each block of B is read M / MR times: copy it into contiguous
+    # panels first (row strides of B that are multiples of 4 KiB would otherwise alias in
+    # the caches). With few rows only the edge panel is copied (its zero padding).
+    pack_all = M >= PACK_ROWS
+    kcm = min(K, KC)
+    buf = np.empty(((full + 1) if pack_all else 1, kcm, nr), dtype=c.dtype)
+    ps = kcm * nr
     for k0 in range(0, K, KC):
         kc = min(KC, K - k0)
         acc = accumulate or k0 > 0
+        if pack_all:
+            pack_panels(b[k0:k0 + kc], buf[:(N + nr - 1) // nr, :kc])
+            _full_panels(kc, a, k0 * sa_k, sa_i, sa_k, M, buf, 0, nr, ps, full, c, ldc, acc)
+            if edge:
+                _edge_panel(kc, a, k0 * sa_k, sa_i, sa_k, M, buf, full * ps, full * nr, c, tile, acc)
+            continue
         _full_panels(kc, a, k0 * sa_k, sa_i, sa_k, M, b, k0 * ldb, ldb, nr, full, c, ldc, acc)
         if edge:
             pack_panels(b[k0:k0 + kc, full * nr:], buf[:, :kc])

@@ -64,33 +64,37 @@ _HAS_FMA = "fma" in _FEATURES or "fma4" in _FEATURES
 
 
 def _make_ukernel(rows: int, groups: int):
-    """Build the micro-kernel intrinsic for a tile of ``rows`` rows and ``groups`` panels."""
+    """Build the micro-kernel intrinsic for a tile of ``rows`` rows and ``groups`` panels.
+
+    ``ukernel(K, a, sa_i, sa_k, b, ldb, pstride, c, ldc, cstride, mr, accumulate, like)``:
+    ``a``, ``b``, ``c`` are addresses (int64) of the first element of A, B and C;
+    strides are in elements. Vector ``v`` of a row reads B at ``(v // NV) * pstride +
+    (v % NV) * VL`` and writes C at ``(v // NV) * cstride + (v % NV) * VL``. Rows
+    ``>= mr`` read row ``mr - 1`` of A and are not stored. ``like`` is an array of the
+    element type. Addresses instead of arrays keep one compiled driver per dtype.
+    """
 
     @intrinsic
-    def ukernel(typingctx, K, A, a_off, sa_i, sa_k, B, b_off, ldb, pstride, C, c_off, ldc, mr, accumulate):
-        sig = types.void(K, A, a_off, sa_i, sa_k, B, b_off, ldb, pstride, C, c_off, ldc, mr, accumulate)
-        dtype = C.dtype
+    def ukernel(typingctx, K, a, sa_i, sa_k, b, ldb, pstride, c, ldc, cstride, mr, accumulate, like):
+        sig = types.void(K, a, sa_i, sa_k, b, ldb, pstride, c, ldc, cstride, mr, accumulate, like)
+        dtype = like.dtype
 
         def codegen(context, builder, signature, args):
-            (K, A, a_off, sa_i, sa_k, B, b_off, ldb, pstride, C, c_off, ldc, mr, accumulate) = args
-            aty, bty, cty = signature.args[1], signature.args[5], signature.args[9]
+            (K, a, sa_i, sa_k, b, ldb, pstride, c, ldc, cstride, mr, accumulate, _) = args
             fty = context.get_value_type(dtype)
             bits = 32 if dtype == types.float32 else 64
             vl = VECTOR_BYTES * 8 // bits
             vty = ir.VectorType(fty, vl)
             i64 = ir.IntType(64)
             align = bits // 8
-
-            def base(aryty, ary, off):
-                return builder.gep(context.make_array(aryty)(context, builder, ary).data, [off])
-
-            a0, b0, c0 = base(aty, A, a_off), base(bty, B, b_off), base(cty, C, c_off)
+            a0, b0, c0 = (builder.inttoptr(x, fty.as_pointer()) for x in (a, b, c))
             # rows past mr read the last valid row (never out of bounds) and are not stored
             last = builder.sub(mr, i64(1))
             arow = [builder.gep(a0, [builder.mul(builder.select(builder.icmp_signed("<", i64(i), mr), i64(i), last),
                                                  sa_i)]) for i in range(rows)]
             nvec = NV * groups
-            voff = [builder.add(builder.mul(i64(v // NV), pstride), i64(v % NV * vl)) for v in range(nvec)]
+            boff = [builder.add(builder.mul(i64(v // NV), pstride), i64(v % NV * vl)) for v in range(nvec)]
+            coff = [builder.add(builder.mul(i64(v // NV), cstride), i64(v % NV * vl)) for v in range(nvec)]
             if _HAS_FMA:
                 fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty] * 3),
                                                      f"llvm.fma.v{vl}f{bits}")
@@ -121,7 +125,7 @@ def _make_ukernel(rows: int, groups: int):
             bk = builder.gep(b0, [builder.mul(k, ldb)])
             bv = []
             for v in range(nvec):
-                ld = builder.load(builder.bitcast(builder.gep(bk, [voff[v]]), vty.as_pointer()))
+                ld = builder.load(builder.bitcast(builder.gep(bk, [boff[v]]), vty.as_pointer()))
                 ld.align = align
                 bv.append(ld)
             koff = builder.mul(k, sa_k)
@@ -149,16 +153,14 @@ def _make_ukernel(rows: int, groups: int):
             for i in range(rows):
                 with builder.if_then(builder.icmp_signed("<", i64(i), mr)):
                     crow = builder.gep(c0, [builder.mul(i64(i), ldc)])
+                    ptrs = [builder.bitcast(builder.gep(crow, [coff[v]]), vty.as_pointer()) for v in range(nvec)]
+                    olds = [builder.load(ptr) for ptr in ptrs]  # all loads before any store: vectors
+                    for ld in olds:                              # given the same place (strides 0)
+                        ld.align = align                         # then store the same value
                     for v in range(nvec):
-                        ptr = builder.bitcast(builder.gep(crow, [i64(v * vl)]), vty.as_pointer())
                         val = out[i * nvec + v]
-                        with builder.if_else(accumulate) as (add, put):
-                            with add:
-                                old = builder.load(ptr)
-                                old.align = align
-                                builder.store(builder.fadd(old, val), ptr).align = align
-                            with put:
-                                builder.store(val, ptr).align = align
+                        val = builder.select(accumulate, builder.fadd(olds[v], val), val)
+                        builder.store(val, ptrs[v]).align = align
             return context.get_dummy_value()
 
         return sig, codegen
@@ -200,41 +202,52 @@ def pack_panels(b, out):
                 o[j] = 0
 
 
+@intrinsic
+def _addr(typingctx, x):
+    """Address of the first element of array ``x`` as an int64."""
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        return builder.ptrtoint(data, ir.IntType(64))
+
+    return types.int64(x), codegen
+
+
 @jit
-def _full_panels(K, a, a_off, sa_i, sa_k, M, b, b_off, ldb, pstride, n_panels, c, ldc, accumulate):
-    """``c[:, :n_panels*NR] (+)= A @ B`` over whole panels (no column edge)."""
-    nr = panel_width(c)
+def _panels(K, a, sa_i, sa_k, M, b, ldb, pstride, n_panels, c, ldc, accumulate, like):
+    """``C[:, :n_panels*NR] (+)= A @ B`` over whole panels; ``a``, ``b``, ``c`` are addresses."""
+    nr = panel_width(like)
+    it = like.itemsize
     for m0 in range(0, M, MC):  # a block of MC rows of A stays in L2 while the panels pass
         m1 = min(M, m0 + MC)
         for p in range(n_panels):
             for i0 in range(m0, m1, MR):
                 mr = min(MR, m1 - i0)
                 if mr > ROW_KERNEL_MAX:
-                    _tile_kernel(K, a, a_off + i0 * sa_i, sa_i, sa_k, b, b_off + p * pstride, ldb, pstride,
-                                 c, i0 * ldc + p * nr, ldc, mr, accumulate)
-    for i0 in range(0, M, MR):
-        mr = min(MR, M - i0)
-        if mr > ROW_KERNEL_MAX:
-            continue
-        for i in range(i0, i0 + mr):
-            p = 0
-            while p + ROW_GROUP <= n_panels:
-                _row_kernel(K, a, a_off + i * sa_i, sa_i, sa_k, b, b_off + p * pstride, ldb, pstride,
-                            c, i * ldc + p * nr, ldc, 1, accumulate)
-                p += ROW_GROUP
-            for q in range(p, n_panels):
-                _tile_kernel(K, a, a_off + i * sa_i, sa_i, sa_k, b, b_off + q * pstride, ldb, pstride,
-                             c, i * ldc + q * nr, ldc, 1, accumulate)
+                    _tile_kernel(K, a + i0 * sa_i * it, sa_i, sa_k, b + p * pstride * it, ldb, pstride,
+                                 c + (i0 * ldc + p * nr) * it, ldc, nr, mr, accumulate, like)
+    # the rows of a last block of at most ROW_KERNEL_MAX rows, one at a time, ROW_GROUP panels
+    # per call; a remaining panel is computed by every group of the call (strides 0)
+    first = M - M % MR if M % MR <= ROW_KERNEL_MAX else M
+    for i in range(first, M):
+        p = 0
+        while p < n_panels:
+            whole = p + ROW_GROUP <= n_panels
+            _row_kernel(K, a + i * sa_i * it, sa_i, sa_k, b + p * pstride * it, ldb, pstride if whole else 0,
+                        c + (i * ldc + p * nr) * it, ldc, nr if whole else 0, 1, accumulate, like)
+            p += ROW_GROUP if whole else 1
 
 
 @jit
-def _edge_panel(K, a, a_off, sa_i, sa_k, M, bp, b_off, j0, c, tile, accumulate):
-    """``c[:, j0:] (+)= A @ B`` where B's last columns sit zero-padded in a packed panel."""
+def _edge_panel(K, a, sa_i, sa_k, M, bp, c, j0, tile, accumulate):
+    """``c[:, j0:] (+)= A @ B`` where B's last columns sit zero-padded in a packed panel at ``bp``."""
     nr = tile.shape[1]
+    it = tile.itemsize
     w = c.shape[1] - j0
+    t0 = _addr(tile)
     for i0 in range(0, M, MR):
         mr = min(MR, M - i0)
-        _tile_kernel(K, a, a_off + i0 * sa_i, sa_i, sa_k, bp, b_off, nr, nr, tile, 0, nr, mr, False)
+        _tile_kernel(K, a + i0 * sa_i * it, sa_i, sa_k, bp, nr, nr, t0, nr, nr, mr, False, tile)
         for i in range(mr):
             row = c[i0 + i]
             t = tile[i]
@@ -287,19 +300,21 @@ def gemm(a, trans_a, b, c, accumulate):
     kcm = min(K, KC)
     buf = np.empty(((full + 1) if pack_all else 1, kcm, nr), dtype=c.dtype)
     ps = kcm * nr
+    a0, b0, c0, buf0 = _addr(a), _addr(b), _addr(c), _addr(buf)
     for k0 in range(0, K, KC):
         kc = min(KC, K - k0)
         acc = accumulate or k0 > 0
+        ak = a0 + k0 * sa_k * it
         if pack_all:
             pack_panels(b[k0:k0 + kc], buf[:(N + nr - 1) // nr, :kc])
-            _full_panels(kc, a, k0 * sa_k, sa_i, sa_k, M, buf, 0, nr, ps, full, c, ldc, acc)
+            src, ld, pst, edge_src = buf0, nr, ps, buf0 + full * ps * it
+        else:
             if edge:
-                _edge_panel(kc, a, k0 * sa_k, sa_i, sa_k, M, buf, full * ps, full * nr, c, tile, acc)
-            continue
-        _full_panels(kc, a, k0 * sa_k, sa_i, sa_k, M, b, k0 * ldb, ldb, nr, full, c, ldc, acc)
+                pack_panels(b[k0:k0 + kc, full * nr:], buf[:, :kc])
+            src, ld, pst, edge_src = b0 + k0 * ldb * it, ldb, nr, buf0
+        _panels(kc, ak, sa_i, sa_k, M, src, ld, pst, full, c0, ldc, acc, tile)
         if edge:
-            pack_panels(b[k0:k0 + kc, full * nr:], buf[:, :kc])
-            _edge_panel(kc, a, k0 * sa_k, sa_i, sa_k, M, buf, 0, full * nr, c, tile, acc)
+            _edge_panel(kc, ak, sa_i, sa_k, M, edge_src, c, full * nr, tile, acc)
 
 
 @jit
@@ -341,7 +356,8 @@ def gemm_packed(a, bp, c, accumulate):
     nr = bp.shape[2]
     full = N // nr
     pstride = K * nr
-    _full_panels(K, a, 0, lda, 1, M, bp, 0, nr, pstride, full, c, ldc, accumulate)
+    tile = np.empty((MR, nr), dtype=c.dtype)
+    a0, b0 = _addr(a), _addr(bp)
+    _panels(K, a0, lda, 1, M, b0, nr, pstride, full, _addr(c), ldc, accumulate, tile)
     if full * nr < N:
-        tile = np.empty((MR, nr), dtype=c.dtype)
-        _edge_panel(K, a, 0, lda, 1, M, bp, full * pstride, full * nr, c, tile, accumulate)
+        _edge_panel(K, a0, lda, 1, M, b0 + full * pstride * it, c, full * nr, tile, accumulate)

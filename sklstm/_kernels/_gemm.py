@@ -19,12 +19,19 @@ result never depends on how many other rows are in the product: the predict
 path relies on this (a sequence's prediction does not depend on its batch).
 Very long inner dimensions are cut into blocks of ``KC`` (a function of
 ``K`` only) whose partial sums are added in order.
+
+The product itself (``_core``) is compiled once per dtype as a C callback
+and called by symbol name from :func:`gemm` and :func:`gemm_packed`, which
+only compute strides and allocate scratch. Linked in the usual way, its
+unrolled tiles were re-optimized inside every kernel that multiplies
+matrices, which doubled the cold compile time of the package.
 """
 
+import llvmlite.binding as llvm_binding
 import numba
 import numpy as np
 from llvmlite import ir
-from numba import types
+from numba import cfunc, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -70,14 +77,14 @@ def _make_ukernel(rows: int, groups: int):
     ``a``, ``b``, ``c`` are addresses (int64) of the first element of A, B and C;
     strides are in elements. Vector ``v`` of a row reads B at ``(v // NV) * pstride +
     (v % NV) * VL`` and writes C at ``(v // NV) * cstride + (v % NV) * VL``. Rows
-    ``>= mr`` read row ``mr - 1`` of A and are not stored. ``like`` is an array of the
-    element type. Addresses instead of arrays keep one compiled driver per dtype.
+    ``>= mr`` read row ``mr - 1`` of A and are not stored. ``like`` is an array or a
+    scalar of the element type. Addresses instead of arrays keep one compiled driver per dtype.
     """
 
     @intrinsic
     def ukernel(typingctx, K, a, sa_i, sa_k, b, ldb, pstride, c, ldc, cstride, mr, accumulate, like):
         sig = types.void(K, a, sa_i, sa_k, b, ldb, pstride, c, ldc, cstride, mr, accumulate, like)
-        dtype = like.dtype
+        dtype = _element(like)
 
         def codegen(context, builder, signature, args):
             (K, a, sa_i, sa_k, b, ldb, pstride, c, ldc, cstride, mr, accumulate, _) = args
@@ -178,28 +185,9 @@ def panel_width(c):
     return NV * VECTOR_BYTES // c.itemsize
 
 
-@jit
-def pack_panels(b, out):
-    """Copy ``b`` (K, N) into column panels ``out`` (P, K, NR), zero-padding the last one.
-
-    Parameters
-    ----------
-    b : ndarray of shape (K, N)
-    out : ndarray of shape (ceil(N / NR), K, NR)
-        NR is :func:`panel_width`.
-    """
-    K, N = b.shape
-    nr = out.shape[2]
-    for p in range(out.shape[0]):
-        j0 = p * nr
-        w = min(nr, N - j0)
-        for k in range(K):
-            o = out[p, k]
-            r = b[k]
-            for j in range(w):
-                o[j] = r[j0 + j]
-            for j in range(w, nr):
-                o[j] = 0
+def _element(like):
+    """numba element type of ``like`` (an array or a scalar type)."""
+    return like.dtype if isinstance(like, types.Array) else like
 
 
 @intrinsic
@@ -213,11 +201,68 @@ def _addr(typingctx, x):
     return types.int64(x), codegen
 
 
+@intrinsic
+def _ptr(typingctx, addr, like):
+    """Typed pointer (indexable, element type of ``like``) at address ``addr``."""
+    dtype = _element(like)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(dtype).as_pointer())
+
+    return types.CPointer(dtype)(addr, like), codegen
+
+
+@intrinsic
+def _itemsize(typingctx, like):
+    """Bytes per element of ``like``'s element type (a compile-time constant)."""
+    dtype = _element(like)
+
+    def codegen(context, builder, signature, args):
+        return ir.Constant(ir.IntType(64), context.get_abi_sizeof(context.get_value_type(dtype)))
+
+    return types.int64(like), codegen
+
+
 @jit
-def _panels(K, a, sa_i, sa_k, M, b, ldb, pstride, n_panels, c, ldc, accumulate, like):
+def _pack(b, ldb, K, j0, N, out, pstride, z):
+    """Copy columns ``j0:N`` of B (K rows at address ``b``, row stride ``ldb``) into
+    zero-padded panels of width NR at address ``out``, ``pstride`` elements apart."""
+    nr = NV * VECTOR_BYTES // _itemsize(z)
+    src = _ptr(b, z)
+    dst = _ptr(out, z)
+    for p in range((N - j0 + nr - 1) // nr):
+        c0 = j0 + p * nr
+        w = min(nr, N - c0)
+        for k in range(K):
+            o = p * pstride + k * nr
+            r = k * ldb + c0
+            for j in range(w):
+                dst[o + j] = src[r + j]
+            for j in range(w, nr):
+                dst[o + j] = 0
+
+
+@jit
+def pack_panels(b, out):
+    """Copy ``b`` (K, N) into column panels ``out`` (P, K, NR), zero-padding the last one.
+
+    Parameters
+    ----------
+    b : ndarray of shape (K, N)
+        Rows must be contiguous (any row stride).
+    out : ndarray of shape (ceil(N / NR), K, NR)
+        C-contiguous; NR is :func:`panel_width`.
+    """
+    K, N = b.shape
+    it = b.itemsize
+    _pack(_addr(b), b.strides[0] // it, K, 0, N, _addr(out), K * out.shape[2], out)
+
+
+@jit
+def _panels(K, a, sa_i, sa_k, M, b, ldb, pstride, n_panels, c, ldc, accumulate, z):
     """``C[:, :n_panels*NR] (+)= A @ B`` over whole panels; ``a``, ``b``, ``c`` are addresses."""
-    nr = panel_width(like)
-    it = like.itemsize
+    it = _itemsize(z)
+    nr = NV * VECTOR_BYTES // it
     for m0 in range(0, M, MC):  # a block of MC rows of A stays in L2 while the panels pass
         m1 = min(M, m0 + MC)
         for p in range(n_panels):
@@ -225,7 +270,7 @@ def _panels(K, a, sa_i, sa_k, M, b, ldb, pstride, n_panels, c, ldc, accumulate, 
                 mr = min(MR, m1 - i0)
                 if mr > ROW_KERNEL_MAX:
                     _tile_kernel(K, a + i0 * sa_i * it, sa_i, sa_k, b + p * pstride * it, ldb, pstride,
-                                 c + (i0 * ldc + p * nr) * it, ldc, nr, mr, accumulate, like)
+                                 c + (i0 * ldc + p * nr) * it, ldc, nr, mr, accumulate, z)
     # the rows of a last block of at most ROW_KERNEL_MAX rows, one at a time, ROW_GROUP panels
     # per call; a remaining panel is computed by every group of the call (strides 0)
     first = M - M % MR if M % MR <= ROW_KERNEL_MAX else M
@@ -234,29 +279,115 @@ def _panels(K, a, sa_i, sa_k, M, b, ldb, pstride, n_panels, c, ldc, accumulate, 
         while p < n_panels:
             whole = p + ROW_GROUP <= n_panels
             _row_kernel(K, a + i * sa_i * it, sa_i, sa_k, b + p * pstride * it, ldb, pstride if whole else 0,
-                        c + (i * ldc + p * nr) * it, ldc, nr if whole else 0, 1, accumulate, like)
+                        c + (i * ldc + p * nr) * it, ldc, nr if whole else 0, 1, accumulate, z)
             p += ROW_GROUP if whole else 1
 
 
 @jit
-def _edge_panel(K, a, sa_i, sa_k, M, bp, c, j0, tile, accumulate):
-    """``c[:, j0:] (+)= A @ B`` where B's last columns sit zero-padded in a packed panel at ``bp``."""
-    nr = tile.shape[1]
-    it = tile.itemsize
-    w = c.shape[1] - j0
-    t0 = _addr(tile)
-    for i0 in range(0, M, MR):
-        mr = min(MR, M - i0)
-        _tile_kernel(K, a + i0 * sa_i * it, sa_i, sa_k, bp, nr, nr, t0, nr, nr, mr, False, tile)
-        for i in range(mr):
-            row = c[i0 + i]
-            t = tile[i]
-            if accumulate:
-                for j in range(w):
-                    row[j0 + j] += t[j]
-            else:
-                for j in range(w):
-                    row[j0 + j] = t[j]
+def _core(a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate, work, z):
+    """The whole product on addresses (compiled once per dtype as a C callback, see ``_call``).
+
+    ``C (M, N) (+)= A (M, K) @ B (K, N)`` with ``A[i, k]`` at ``a + (i*sa_i + k*sa_k)``
+    elements, B's rows ``ldb`` apart, or B already in panels (``packed_b``, as
+    :func:`pack_panels` lays them out), C's rows ``ldc`` apart. ``work`` holds
+    :func:`_work_size` elements. Every path goes through the one call of
+    :func:`_panels` below, so the micro-kernels are compiled once.
+    """
+    it = _itemsize(z)
+    nr = NV * VECTOR_BYTES // it
+    full = N // nr
+    j0 = full * nr
+    w = N - j0
+    # the last, partial panel of columns is computed into M x NR scratch rows, then copied
+    tile = work
+    buf = work + (M * nr * it if w else 0)
+    # With many row blocks each block of B is read M / MR times: copy it into contiguous
+    # panels first (row strides of B that are multiples of 4 KiB would otherwise alias in
+    # the caches). With few rows only the edge panel is copied (its zero padding).
+    pack_all = M >= PACK_ROWS and not packed_b
+    kb = K if packed_b else KC
+    ps = min(K, KC) * nr
+    pc = _ptr(c, z)
+    pt = _ptr(tile, z)
+    for k0 in range(0, K, kb):
+        kc = min(kb, K - k0)
+        acc = accumulate or k0 > 0
+        bk = b + k0 * ldb * it
+        if packed_b:
+            src, ld, pst = b, nr, K * nr
+        else:
+            if pack_all or w:
+                _pack(bk, ldb, kc, 0 if pack_all else j0, N, buf, ps, z)
+            src, ld, pst = (buf, nr, ps) if pack_all else (bk, ldb, nr)
+        for part in range(2 if w else 1):
+            if part == 0:  # the whole panels, straight into C
+                pb, pld, n, pcc, pldc, pacc = src, ld, full, c, ldc, acc
+            else:          # the last panel (zero-padded copy) into the scratch rows
+                pb = src + full * pst * it if (packed_b or pack_all) else buf
+                pld, n, pcc, pldc, pacc = nr, 1, tile, nr, False
+            _panels(kc, a + k0 * sa_k * it, sa_i, sa_k, M, pb, pld, pst, n, pcc, pldc, pacc, z)
+        if w:
+            for i in range(M):
+                r = i * ldc + j0
+                t = i * nr
+                if acc:
+                    for j in range(w):
+                        pc[r + j] += pt[t + j]
+                else:
+                    for j in range(w):
+                        pc[r + j] = pt[t + j]
+
+
+_CORE_SIG = types.void(*([types.int64] * 13))
+
+
+@cfunc(_CORE_SIG, cache=True, nopython=True, error_model="numpy")
+def _core_f32(a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate, work):
+    _core(a, sa_i, sa_k, M, K, b, ldb, packed_b != 0, N, c, ldc, accumulate != 0, work, np.float32(0))
+
+
+@cfunc(_CORE_SIG, cache=True, nopython=True, error_model="numpy")
+def _core_f64(a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate, work):
+    _core(a, sa_i, sa_k, M, K, b, ldb, packed_b != 0, N, c, ldc, accumulate != 0, work, np.float64(0))
+
+
+# The kernels call the product by symbol name, not by linking its code: numba re-optimizes
+# every linked callee inside each caller, and the micro-kernel's unrolled tiles made every
+# function that multiplies matrices slow to compile. A cached caller refers to the symbol,
+# which is registered (here, at import) before any caller is loaded.
+_SYMBOLS = {types.float32: "sklstm_gemm_core_f32", types.float64: "sklstm_gemm_core_f64"}
+llvm_binding.add_symbol(_SYMBOLS[types.float32], _core_f32.address)
+llvm_binding.add_symbol(_SYMBOLS[types.float64], _core_f64.address)
+
+
+@intrinsic
+def _call(typingctx, work, a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate):
+    """Call the compiled ``_core`` for ``work``'s dtype (``work`` is the scratch array,
+    passed as an array so that it stays alive through the call)."""
+    if not isinstance(work, types.Array) or work.dtype not in _SYMBOLS:
+        return None
+    name = _SYMBOLS[work.dtype]
+    sig = types.void(work, a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate)
+
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i64] * 13), name)
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        vals = [context.cast(builder, v, t, types.int64) for v, t in zip(args[1:], signature.args[1:])]
+        builder.call(fn, vals + [builder.ptrtoint(data, i64)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@jit
+def _work_size(M, K, N, nr, packed_b):
+    """Scratch elements ``_core`` needs: rows for the last partial panel, and the copied panels of B."""
+    rows = M * nr if N % nr else 0
+    if packed_b:
+        return rows
+    panels = N // nr + 1 if M >= PACK_ROWS else 1 if N % nr else 0
+    return rows + panels * min(K, KC) * nr
 
 
 @jit
@@ -287,34 +418,9 @@ def gemm(a, trans_a, b, c, accumulate):
     it = c.itemsize
     lda = a.strides[0] // it
     sa_i, sa_k = (1, lda) if trans_a else (lda, 1)
-    ldb = b.strides[0] // it
-    ldc = c.strides[0] // it
-    nr = panel_width(c)
-    full = N // nr
-    edge = N - full * nr
-    tile = np.empty((MR, nr), dtype=c.dtype)
-    # With many row blocks each block of B is read M / MR times: copy it into contiguous
-    # panels first (row strides of B that are multiples of 4 KiB would otherwise alias in
-    # the caches). With few rows only the edge panel is copied (its zero padding).
-    pack_all = M >= PACK_ROWS
-    kcm = min(K, KC)
-    buf = np.empty(((full + 1) if pack_all else 1, kcm, nr), dtype=c.dtype)
-    ps = kcm * nr
-    a0, b0, c0, buf0 = _addr(a), _addr(b), _addr(c), _addr(buf)
-    for k0 in range(0, K, KC):
-        kc = min(KC, K - k0)
-        acc = accumulate or k0 > 0
-        ak = a0 + k0 * sa_k * it
-        if pack_all:
-            pack_panels(b[k0:k0 + kc], buf[:(N + nr - 1) // nr, :kc])
-            src, ld, pst, edge_src = buf0, nr, ps, buf0 + full * ps * it
-        else:
-            if edge:
-                pack_panels(b[k0:k0 + kc, full * nr:], buf[:, :kc])
-            src, ld, pst, edge_src = b0 + k0 * ldb * it, ldb, nr, buf0
-        _panels(kc, ak, sa_i, sa_k, M, src, ld, pst, full, c0, ldc, acc, tile)
-        if edge:
-            _edge_panel(kc, ak, sa_i, sa_k, M, edge_src, c, full * nr, tile, acc)
+    work = np.empty(_work_size(M, K, N, panel_width(c), False), dtype=c.dtype)
+    _call(work, _addr(a), sa_i, sa_k, M, K, _addr(b), b.strides[0] // it, False, N, _addr(c), c.strides[0] // it,
+          accumulate)
 
 
 @jit
@@ -351,13 +457,6 @@ def gemm_packed(a, bp, c, accumulate):
             c[:] = 0
         return
     it = c.itemsize
-    lda = a.strides[0] // it
-    ldc = c.strides[0] // it
-    nr = bp.shape[2]
-    full = N // nr
-    pstride = K * nr
-    tile = np.empty((MR, nr), dtype=c.dtype)
-    a0, b0 = _addr(a), _addr(bp)
-    _panels(K, a0, lda, 1, M, b0, nr, pstride, full, _addr(c), ldc, accumulate, tile)
-    if full * nr < N:
-        _edge_panel(K, a0, lda, 1, M, b0 + full * pstride * it, c, full * nr, tile, accumulate)
+    work = np.empty(_work_size(M, K, N, bp.shape[2], True), dtype=c.dtype)
+    _call(work, _addr(a), a.strides[0] // it, 1, M, K, _addr(bp), bp.shape[2], True, N, _addr(c),
+          c.strides[0] // it, accumulate)

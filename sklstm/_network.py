@@ -24,7 +24,7 @@ import numpy as np
 from ._kernels.gru import gru_backward, gru_forward
 from ._kernels.head import clip_by_value, global_norm, linear_forward, scale_inplace
 from ._kernels._ops import add_weight_grad, matmul
-from ._kernels.lstm import lstm_backward, lstm_forward
+from ._kernels.lstm import lstm_backward, lstm_forward, lstm_infer
 from ._kernels.rnn import rnn_backward, rnn_forward
 from ._losses import loss_and_output_grad
 from ._threads import single_threaded_step_blas
@@ -206,11 +206,25 @@ def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None
     gh = w_ih.shape[0]
     dt = inp.dtype
     key = (layer, d)
+    reverse = d == 1
+    if not keep and _has_cell_state(spec.cell):  # inference: gate-major kernel, biases pre-added
+        G = gh // h
+        inp2 = inp.reshape(T * B, D)
+        b_sum = v[f"rnn.bias_ih_{sfx}"] + b_hh
+        xg = np.empty((G, T * B, h), dtype=dt)
+        for g in range(G):
+            blk = slice(g * h, (g + 1) * h)
+            linear_forward(inp2, _tc(w_ih[blk]), b_sum[blk], xg[g], use_blas)
+        hs = np.empty((T, B, h), dtype=dt)
+        h_n = np.empty((B, h), dtype=dt)
+        c_n = np.empty((B, h), dtype=dt)
+        lstm_infer(xg.reshape(G, T, B, h), _tc(w_hh), lens, reverse, spec.cell == "lstm", h0, c0,
+                   hs, h_n, c_n, np.empty((G, B, h), dtype=dt))
+        return hs, None, h_n, c_n
     xproj = _empty(ws, key + ("xproj",), (T * B, gh), dt)
     linear_forward(inp.reshape(T * B, D), _tc(w_ih), v[f"rnn.bias_ih_{sfx}"], xproj, use_blas)
     xproj = xproj.reshape(T, B, gh)
     whh_t = _tc(w_hh)
-    reverse = d == 1
     S = T if keep else 1  # inference keeps only the current step of the caches
     hs = _empty(ws, key + ("hs",), (T, B, h), dt)
     hprev = _empty(ws, key + ("hprev",), (S, B, h), dt)

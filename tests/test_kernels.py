@@ -139,3 +139,33 @@ def test_batch_split_across_threads_matches_reference(cell, return_sequences, rn
     np.testing.assert_allclose(two, one, rtol=1e-10, atol=1e-13)
     assert b == c
     np.testing.assert_array_equal(two, again)
+
+
+@pytest.mark.parametrize("forget", [True, False])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lstm_inference_kernel_matches_training_forward(forget, reverse, dtype, rng):
+    """The gate-major inference kernel gives the training forward's outputs and final states."""
+    from sklstm._kernels.lstm import lstm_forward, lstm_infer
+
+    T, B, H, G = 7, 5, 6, 4 if forget else 3
+    lengths = np.array([7, 7, 5, 2, 1], dtype=np.int64)
+    xproj = rng.normal(size=(T, B, G * H)).astype(dtype)
+    for t in range(T):  # padding steps hold garbage: neither kernel may read it
+        xproj[t, lengths <= t] = np.nan
+    whh_t = (0.4 * rng.normal(size=(H, G * H))).astype(dtype)
+    bhh = rng.normal(size=G * H).astype(dtype)
+    h0 = rng.normal(size=(B, H)).astype(dtype)
+    c0 = rng.normal(size=(B, H)).astype(dtype)
+    new = lambda *shape: np.full(shape, 7.0, dtype=dtype)  # noqa: E731 - never-written values show
+    hs, hprev, cs, tcs, h_n, c_n = new(T, B, H), new(T, B, H), new(T, B, H), new(T, B, H), new(B, H), new(B, H)
+    lstm_forward(xproj.copy(), whh_t, bhh, lengths, reverse, forget, h0, c0, hs, hprev, cs, tcs,
+                 new(T, B, G * H), h_n, c_n, new(B, G * H), False)
+    xg = np.ascontiguousarray((xproj + bhh).reshape(T, B, G, H).transpose(2, 0, 1, 3))
+    hs2, h2, c2 = new(T, B, H), new(B, H), new(B, H)
+    lstm_infer(xg, whh_t, lengths, reverse, forget, h0, c0, hs2, h2, c2, new(G, B, H))
+    tol = 1e-12 if dtype == np.float64 else 2e-6
+    np.testing.assert_allclose(hs2, hs, rtol=tol, atol=tol)
+    np.testing.assert_allclose(h2, h_n, rtol=tol, atol=tol)
+    np.testing.assert_allclose(c2, c_n, rtol=tol, atol=tol)
+    assert not np.isnan(hs2).any() and (hs2[np.arange(T)[:, None] >= lengths[None, :]] == 0).all()

@@ -18,6 +18,7 @@ import numpy as np
 
 from ._jit import jit
 from ._math import sigmoid_s, tanh_s, unit
+from ._gemm import gemm_packed, pack_panels, panel_width
 from ._ops import active_rows, step_matmul, step_weights
 
 
@@ -121,6 +122,84 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
                 v = go[j] * tc[j]
                 hb[j] = v
                 ht[j] = v
+
+
+@jit
+def lstm_infer(xg, whh_t, lengths, reverse, forget, h0, c0, hs, h_state, c_state, rec):
+    """Inference through one LSTM layer (no caches), in a gate-major layout.
+
+    Every elementwise pass of a step is one flat loop over the ``n * H``
+    values of the running sequences (rows ``:n`` of each gate block are
+    contiguous), instead of short loops over ``H`` per sequence, and the
+    biases come pre-added in ``xg``. Each row's arithmetic is fixed-order, so
+    a sequence's result does not depend on its batch; it differs from the
+    training path of :func:`lstm_forward` only by the rounding of where
+    ``b_hh`` is added.
+
+    Parameters
+    ----------
+    xg : ndarray of shape (G, T, B, H)
+        Per gate block (``i, f, g, o``, or ``i, g, o`` without forget gate):
+        ``x @ W_ih[block].T + b_ih[block] + b_hh[block]``.
+    whh_t : ndarray of shape (H, G*H)
+        Transposed recurrent weights ``W_hh.T``.
+    lengths, reverse, forget : as in :func:`lstm_forward`
+    h0, c0 : ndarray of shape (B, H)
+        Initial states.
+    hs : ndarray of shape (T, B, H)
+        Output: h after each step (0 at padding).
+    h_state, c_state : ndarray of shape (B, H)
+        Output: final states (h_n, c_n).
+    rec : ndarray of shape (G, B, H)
+        Workspace.
+    """
+    G, T, B, H = xg.shape
+    gi = 0
+    gf = 1 if forget else 0
+    gc = 2 if forget else 1
+    go = G - 1
+    one = unit(xg)
+    two = one + one
+    nr = panel_width(xg)
+    wp = np.empty((G, (H + nr - 1) // nr, H, nr), dtype=xg.dtype)
+    for g in range(G):  # each gate block packed on its own: the products land gate-major
+        pack_panels(whh_t[:, g * H:(g + 1) * H], wp[g])
+    h_state[:] = h0
+    c_state[:] = c0
+    xf = xg.reshape(G, T * B * H)
+    rf = rec.reshape(G, B * H)
+    cf = c_state.reshape(B * H)
+    hf = h_state.reshape(B * H)
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        n = active_rows(lengths, t)
+        hs[t, n:] = 0.0
+        if n == 0:
+            continue
+        m = n * H
+        x0 = t * B * H
+        for g in range(G):
+            gemm_packed(h_state[:n], wp[g], rec[g, :n], False)
+            r = rf[g, :m]
+            x = xf[g, x0:x0 + m]
+            if g == gc:  # tanh(v) = 2 sigmoid(2v) - 1, as in lstm_forward
+                for k in range(m):
+                    r[k] = two * sigmoid_s(two * (x[k] + r[k])) - one
+            else:
+                for k in range(m):
+                    r[k] = sigmoid_s(x[k] + r[k])
+        ri, rf_, rc, ro = rf[gi, :m], rf[gf, :m], rf[gc, :m], rf[go, :m]
+        c = cf[:m]
+        if forget:
+            for k in range(m):
+                c[k] = rf_[k] * c[k] + ri[k] * rc[k]
+        else:
+            for k in range(m):
+                c[k] = c[k] + ri[k] * rc[k]
+        h = hf[:m]
+        for k in range(m):
+            h[k] = ro[k] * tanh_s(c[k])
+        hs[t, :n] = h_state[:n]
 
 
 @jit

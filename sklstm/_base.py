@@ -22,6 +22,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
 from . import _network
+from ._kernels._fpenv import flush_denormals
 from ._losses import output_activation
 from ._network import NetworkSpec
 from ._optimizers import make_optimizer
@@ -524,7 +525,8 @@ class BaseRecurrent(BaseEstimator, ABC):
             raise _Diverged(f"the loss became {loss}")
         before = self._previous_coefs
         before[:] = self.coefs_flat_
-        self._optimizer.update(self.coefs_flat_, grad)
+        with flush_denormals():  # Adam's moments of tiny gradients would otherwise be denormal
+            self._optimizer.update(self.coefs_flat_, grad)
         if not np.isfinite(_network.global_norm(self.coefs_flat_)):
             self.coefs_flat_[:] = before
             raise _Diverged("the weights overflowed")

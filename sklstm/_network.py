@@ -23,6 +23,7 @@ import numpy as np
 
 from ._kernels.gru import gru_backward, gru_forward
 from ._kernels.head import clip_by_value, global_norm, linear_forward, scale_inplace
+from ._kernels._fpenv import flush_denormals
 from ._kernels._ops import add_weight_grad, matmul
 from ._kernels.lstm import lstm_backward, lstm_forward, lstm_infer
 from ._kernels.rnn import rnn_backward, rnn_forward
@@ -431,6 +432,13 @@ def loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *, n_thr
     at one thread for the call (see :mod:`sklstm._threads`); with several
     parts, every BLAS is.
     """
+    with flush_denormals():
+        return _split_loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, n_threads, alpha,
+                                    dropout, rng, return_sequences, clip_value, clip_norm, workspace, kwargs)
+
+
+def _split_loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, n_threads, alpha,
+                         dropout, rng, return_sequences, clip_value, clip_norm, workspace, kwargs):
     B = len(lengths)
     parts = min(int(n_threads), B // _MIN_ROWS_PER_THREAD)
     common = dict(return_sequences=return_sequences, **kwargs)
@@ -452,9 +460,10 @@ def loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *, n_thr
     subs = [None if workspace is None else workspace.child(i) for i in range(parts)]
 
     def run(i):
-        return _loss_and_grad(spec, flat, bufs[i], X[idx[i]], lengths[idx[i]], y[idx[i]],
-                              sample_weight[idx[i]], loss, dropout=dropout, rng=rngs[i], workspace=subs[i],
-                              denom=denom, **common)
+        with flush_denormals():  # per thread: the register is thread-local
+            return _loss_and_grad(spec, flat, bufs[i], X[idx[i]], lengths[idx[i]], y[idx[i]],
+                                  sample_weight[idx[i]], loss, dropout=dropout, rng=rngs[i],
+                                  workspace=subs[i], denom=denom, **common)
 
     with single_threaded_step_blas(every_blas=True):
         totals = list(_pool(parts).map(run, range(parts)))
@@ -653,13 +662,17 @@ def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_
         else:
             out[rows_idx] = res
 
+    def run_flushed(start):
+        with flush_denormals():  # per thread: the register is thread-local
+            run(start)
+
     starts = range(0, n, batch_size)
     if n_threads > 1 and len(starts) > 1:
         # batches are independent and each sequence's arithmetic is fixed-order: same bits on any thread
-        list(_pool(int(n_threads)).map(run, starts))
+        list(_pool(int(n_threads)).map(run_flushed, starts))
     else:
         for start in starts:
-            run(start)
+            run_flushed(start)
     return out
 
 

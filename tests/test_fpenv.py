@@ -1,0 +1,61 @@
+"""Denormals are flushed to zero while the kernels run, and only then."""
+
+import numba
+import numpy as np
+import pytest
+
+from conftest import make_batch, make_params
+from sklstm import _network
+from sklstm._kernels import _fpenv
+from sklstm._network import NetworkSpec
+
+pytestmark = pytest.mark.skipif(not _fpenv._X86, reason="MXCSR exists on x86-64 only")
+
+_mul = numba.njit(lambda a, b: a * b)
+_mxcsr = numba.njit(lambda: _fpenv._mxcsr_get())
+TINY = np.float32(1e-38)
+
+
+def test_flush_inside_the_block_and_restored_after():
+    before = _mxcsr()
+    assert _mul(TINY, np.float32(0.01)) > 0  # denormal result kept outside
+    with _fpenv.flush_denormals():
+        assert _mxcsr() & _fpenv._FTZ_DAZ == _fpenv._FTZ_DAZ
+        assert _mul(TINY, np.float32(0.01)) == 0
+        assert _mul(np.float32(1e-39), np.float32(1e30)) == 0  # denormal input read as zero
+    assert _mxcsr() == before
+    assert _mul(TINY, np.float32(0.01)) > 0
+
+
+def test_restored_after_an_exception():
+    before = _mxcsr()
+    with pytest.raises(RuntimeError):
+        with _fpenv.flush_denormals():
+            raise RuntimeError("boom")
+    assert _mxcsr() == before
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_training_and_prediction_kernels_run_flushed(monkeypatch, n_threads, rng):
+    seen = []
+    real_train, real_stack = _network._loss_and_grad, _network._stack_forward
+
+    def spy_train(*args, **kw):
+        seen.append(_mxcsr() & _fpenv._FTZ_DAZ)
+        return real_train(*args, **kw)
+
+    def spy_stack(*args, **kw):
+        seen.append(_mxcsr() & _fpenv._FTZ_DAZ)
+        return real_stack(*args, **kw)
+
+    monkeypatch.setattr(_network, "_loss_and_grad", spy_train)
+    spec = NetworkSpec("lstm", 3, (4,), False, 1)
+    flat = make_params(spec, rng, np.float32)
+    X, L, _ = make_batch(rng, [5] * 40, 3, np.float32)
+    before = _mxcsr()
+    _network.loss_and_grad(spec, flat, np.empty_like(flat), X, L, np.zeros((40, 1)), np.ones(40),
+                           "squared_error", n_threads=n_threads)
+    monkeypatch.setattr(_network, "_stack_forward", spy_stack)
+    _network.forward(spec, flat, X, L, batch_size=16, n_threads=n_threads)
+    assert len(seen) == n_threads + 3 and all(s == _fpenv._FTZ_DAZ for s in seen)
+    assert _mxcsr() == before

@@ -209,18 +209,11 @@ def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None
     key = (layer, d)
     reverse = d == 1
     if not keep and _has_cell_state(spec.cell):  # inference: gate-major kernel, biases pre-added
-        G = gh // h
-        inp2 = inp.reshape(T * B, D)
-        b_sum = v[f"rnn.bias_ih_{sfx}"] + b_hh
-        xg = np.empty((G, T * B, h), dtype=dt)
-        for g in range(G):
-            blk = slice(g * h, (g + 1) * h)
-            linear_forward(inp2, _tc(w_ih[blk]), b_sum[blk], xg[g], use_blas)
         hs = np.empty((T, B, h), dtype=dt)
         h_n = np.empty((B, h), dtype=dt)
         c_n = np.empty((B, h), dtype=dt)
-        lstm_infer(xg.reshape(G, T, B, h), _tc(w_hh), lens, reverse, spec.cell == "lstm", h0, c0,
-                   hs, h_n, c_n, np.empty((G, B, h), dtype=dt))
+        lstm_infer(inp.reshape(T * B, D), _tc(w_ih), v[f"rnn.bias_ih_{sfx}"], b_hh, _tc(w_hh), lens, reverse,
+                   spec.cell == "lstm", h0, c0, hs, h_n, c_n)
         return hs, None, h_n, c_n
     xproj = _empty(ws, key + ("xproj",), (T * B, gh), dt)
     linear_forward(inp.reshape(T * B, D), _tc(w_ih), v[f"rnn.bias_ih_{sfx}"], xproj, use_blas)

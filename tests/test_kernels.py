@@ -150,20 +150,23 @@ def test_lstm_inference_kernel_matches_training_forward(forget, reverse, dtype, 
 
     T, B, H, G = 7, 5, 6, 4 if forget else 3
     lengths = np.array([7, 7, 5, 2, 1], dtype=np.int64)
-    xproj = rng.normal(size=(T, B, G * H)).astype(dtype)
+    D = 3
+    x = rng.normal(size=(T, B, D)).astype(dtype)
     for t in range(T):  # padding steps hold garbage: neither kernel may read it
-        xproj[t, lengths <= t] = np.nan
+        x[t, lengths <= t] = np.nan
+    w_ih_t = rng.normal(size=(D, G * H)).astype(dtype)
+    b_ih = rng.normal(size=G * H).astype(dtype)
     whh_t = (0.4 * rng.normal(size=(H, G * H))).astype(dtype)
     bhh = rng.normal(size=G * H).astype(dtype)
     h0 = rng.normal(size=(B, H)).astype(dtype)
     c0 = rng.normal(size=(B, H)).astype(dtype)
     new = lambda *shape: np.full(shape, 7.0, dtype=dtype)  # noqa: E731 - never-written values show
     hs, hprev, cs, tcs, h_n, c_n = new(T, B, H), new(T, B, H), new(T, B, H), new(T, B, H), new(B, H), new(B, H)
-    lstm_forward(xproj.copy(), whh_t, bhh, lengths, reverse, forget, h0, c0, hs, hprev, cs, tcs,
+    xproj = x @ w_ih_t + b_ih
+    lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0, hs, hprev, cs, tcs,
                  new(T, B, G * H), h_n, c_n, new(B, G * H), False)
-    xg = np.ascontiguousarray((xproj + bhh).reshape(T, B, G, H).transpose(2, 0, 1, 3))
     hs2, h2, c2 = new(T, B, H), new(B, H), new(B, H)
-    lstm_infer(xg, whh_t, lengths, reverse, forget, h0, c0, hs2, h2, c2, new(G, B, H))
+    lstm_infer(x.reshape(T * B, D), w_ih_t, b_ih, bhh, whh_t, lengths, reverse, forget, h0, c0, hs2, h2, c2)
     tol = 1e-12 if dtype == np.float64 else 2e-6
     np.testing.assert_allclose(hs2, hs, rtol=tol, atol=tol)
     np.testing.assert_allclose(h2, h_n, rtol=tol, atol=tol)

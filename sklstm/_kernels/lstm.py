@@ -18,7 +18,7 @@ import numpy as np
 
 from ._jit import jit
 from ._math import sigmoid_s, tanh_s, unit
-from ._gemm import gemm_packed, pack_panels, panel_width
+from ._gemm import gemm, gemm_packed, pack_panels, panel_width
 from ._ops import active_rows, step_matmul, step_weights
 
 
@@ -125,22 +125,26 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
 
 
 @jit
-def lstm_infer(xg, whh_t, lengths, reverse, forget, h0, c0, hs, h_state, c_state, rec):
+def lstm_infer(x, w_ih_t, b_ih, b_hh, whh_t, lengths, reverse, forget, h0, c0, hs, h_state, c_state):
     """Inference through one LSTM layer (no caches), in a gate-major layout.
 
-    Every elementwise pass of a step is one flat loop over the ``n * H``
-    values of the running sequences (rows ``:n`` of each gate block are
-    contiguous), instead of short loops over ``H`` per sequence, and the
-    biases come pre-added in ``xg``. Each row's arithmetic is fixed-order, so
-    a sequence's result does not depend on its batch; it differs from the
-    training path of :func:`lstm_forward` only by the rounding of where
-    ``b_hh`` is added.
+    The input projection is computed per gate block into ``(G, T*B, H)``
+    with both biases pre-added; then every elementwise pass of a step is one
+    flat loop over the ``n * H`` values of the running sequences (rows ``:n``
+    of each gate block are contiguous) instead of short loops over ``H`` per
+    sequence. Each row's arithmetic is fixed-order, so a sequence's result
+    does not depend on its batch; it differs from the training path of
+    :func:`lstm_forward` only by the rounding of where ``b_hh`` is added.
 
     Parameters
     ----------
-    xg : ndarray of shape (G, T, B, H)
-        Per gate block (``i, f, g, o``, or ``i, g, o`` without forget gate):
-        ``x @ W_ih[block].T + b_ih[block] + b_hh[block]``.
+    x : ndarray of shape (T*B, D)
+        The layer's input, time-major rows (step ``t``, sequence ``b`` at row
+        ``t*B + b``).
+    w_ih_t : ndarray of shape (D, G*H)
+        Transposed input weights ``W_ih.T``; gate blocks ``i, f, g, o`` (or
+        ``i, g, o`` without forget gate).
+    b_ih, b_hh : ndarray of shape (G*H,)
     whh_t : ndarray of shape (H, G*H)
         Transposed recurrent weights ``W_hh.T``.
     lengths, reverse, forget : as in :func:`lstm_forward`
@@ -150,10 +154,20 @@ def lstm_infer(xg, whh_t, lengths, reverse, forget, h0, c0, hs, h_state, c_state
         Output: h after each step (0 at padding).
     h_state, c_state : ndarray of shape (B, H)
         Output: final states (h_n, c_n).
-    rec : ndarray of shape (G, B, H)
-        Workspace.
     """
-    G, T, B, H = xg.shape
+    T, B, H = hs.shape
+    G = w_ih_t.shape[1] // H
+    TB = x.shape[0]
+    xg = np.empty((G, T, B, H), dtype=hs.dtype)
+    x3 = xg.reshape(G, TB, H)
+    for g in range(G):
+        gemm(x, False, w_ih_t[:, g * H:(g + 1) * H], x3[g], False)
+        bias = b_ih[g * H:(g + 1) * H] + b_hh[g * H:(g + 1) * H]
+        for r in range(TB):
+            row = x3[g, r]
+            for j in range(H):
+                row[j] += bias[j]
+    rec = np.empty((G, B, H), dtype=hs.dtype)
     gi = 0
     gf = 1 if forget else 0
     gc = 2 if forget else 1

@@ -196,6 +196,11 @@ def _tc(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a.T)
 
 
+#: batch size from which LSTM inference runs the gate-major kernel (its per-step product
+#: calls cost more than they save below; both paths give bitwise the same results)
+_GATE_MAJOR_MIN_BATCH = 4
+
+
 def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None):
     """One direction of one layer. Returns ``(hs, cache, h_n, c_n)``."""
     T, B, D = inp.shape
@@ -208,7 +213,7 @@ def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None
     dt = inp.dtype
     key = (layer, d)
     reverse = d == 1
-    if not keep and _has_cell_state(spec.cell):  # inference: gate-major kernel, biases pre-added
+    if not keep and _has_cell_state(spec.cell) and B >= _GATE_MAJOR_MIN_BATCH:  # inference, same bits
         hs = np.empty((T, B, h), dtype=dt)
         h_n = np.empty((B, h), dtype=dt)
         c_n = np.empty((B, h), dtype=dt)

@@ -128,13 +128,14 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
 def lstm_infer(x, w_ih_t, b_ih, b_hh, whh_t, lengths, reverse, forget, h0, c0, hs, h_state, c_state):
     """Inference through one LSTM layer (no caches), in a gate-major layout.
 
-    The input projection is computed per gate block into ``(G, T*B, H)``
-    with both biases pre-added; then every elementwise pass of a step is one
-    flat loop over the ``n * H`` values of the running sequences (rows ``:n``
-    of each gate block are contiguous) instead of short loops over ``H`` per
-    sequence. Each row's arithmetic is fixed-order, so a sequence's result
-    does not depend on its batch; it differs from the training path of
-    :func:`lstm_forward` only by the rounding of where ``b_hh`` is added.
+    The input projection is computed per gate block into ``(G, T*B, H)``;
+    then every elementwise pass of a step is one flat loop over the ``n * H``
+    values of the running sequences (rows ``:n`` of each gate block are
+    contiguous) instead of short loops over ``H`` per sequence. The
+    arithmetic is that of :func:`lstm_forward`, operation for operation, so
+    the results are bitwise equal to it (and independent of the batch).
+    Per step it makes one product call per gate, so it pays off from a few
+    sequences on; single sequences are faster through :func:`lstm_forward`.
 
     Parameters
     ----------
@@ -160,13 +161,16 @@ def lstm_infer(x, w_ih_t, b_ih, b_hh, whh_t, lengths, reverse, forget, h0, c0, h
     TB = x.shape[0]
     xg = np.empty((G, T, B, H), dtype=hs.dtype)
     x3 = xg.reshape(G, TB, H)
+    bt = np.empty((G, B * H), dtype=hs.dtype)  # b_hh repeated for every row: flat loops add it
     for g in range(G):
         gemm(x, False, w_ih_t[:, g * H:(g + 1) * H], x3[g], False)
-        bias = b_ih[g * H:(g + 1) * H] + b_hh[g * H:(g + 1) * H]
+        bias = b_ih[g * H:(g + 1) * H]
         for r in range(TB):
             row = x3[g, r]
             for j in range(H):
                 row[j] += bias[j]
+        for r in range(B):
+            bt[g, r * H:(r + 1) * H] = b_hh[g * H:(g + 1) * H]
     rec = np.empty((G, B, H), dtype=hs.dtype)
     gi = 0
     gf = 1 if forget else 0
@@ -195,13 +199,14 @@ def lstm_infer(x, w_ih_t, b_ih, b_hh, whh_t, lengths, reverse, forget, h0, c0, h
         for g in range(G):
             gemm_packed(h_state[:n], wp[g], rec[g, :n], False)
             r = rf[g, :m]
-            x = xf[g, x0:x0 + m]
+            xx = xf[g, x0:x0 + m]
+            bb = bt[g, :m]
             if g == gc:  # tanh(v) = 2 sigmoid(2v) - 1, as in lstm_forward
                 for k in range(m):
-                    r[k] = two * sigmoid_s(two * (x[k] + r[k])) - one
+                    r[k] = two * sigmoid_s(two * (xx[k] + r[k] + bb[k])) - one
             else:
                 for k in range(m):
-                    r[k] = sigmoid_s(x[k] + r[k])
+                    r[k] = sigmoid_s(xx[k] + r[k] + bb[k])
         ri, rf_, rc, ro = rf[gi, :m], rf[gf, :m], rf[gc, :m], rf[go, :m]
         c = cf[:m]
         if forget:

@@ -107,8 +107,25 @@ class NetworkSpec:
         return self.entries[-1][3]
 
     def views(self, flat: np.ndarray) -> dict:
-        """Named views (no copies) into ``flat``."""
-        return {name: flat[a:b].reshape(shape) for name, shape, a, b in self.entries}
+        """Named views (no copies) into ``flat``.
+
+        The views of the last array asked for are kept (views follow in-place
+        updates of ``flat``, so they never go stale); pickles leave them out.
+        """
+        last = self.__dict__.get("_views")
+        if last is not None and last[0] is flat:
+            return last[1]
+        views = {name: flat[a:b].reshape(shape) for name, shape, a, b in self.entries}
+        object.__setattr__(self, "_views", (flat, views))
+        return views
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_views", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
 
     def weight_mask(self) -> np.ndarray:
         """Boolean mask of the flat vector: True on weight matrices (L2 applies), False on biases."""
@@ -397,6 +414,9 @@ def sort_batch(X, lengths):
         ``x[:, i]`` is ``X[perm[i]]``.
     """
     lengths = np.asarray(lengths, dtype=np.int64)
+    if lengths.size == 1:  # one sequence (interactive prediction): nothing to sort
+        tmax = int(lengths[0])
+        return np.ascontiguousarray(X[:, :tmax].transpose(1, 0, 2)), lengths.copy(), np.zeros(1, dtype=np.intp)
     perm = np.argsort(-lengths, kind="stable")
     lens = np.ascontiguousarray(lengths[perm])
     tmax = int(lens[0]) if lens.size else 0
@@ -596,7 +616,11 @@ def _loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
     return total
 
 
-def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_size=256, n_threads=1):
+#: sequences per kernel call of :func:`forward`
+PREDICT_BATCH = 256
+
+
+def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_size=PREDICT_BATCH, n_threads=1):
     """Network outputs for a padded batch-major input, in batches, batch-independent.
 
     Uses the fixed-order products, so a sequence's output never depends on

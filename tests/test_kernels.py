@@ -175,3 +175,19 @@ def test_lstm_inference_kernel_matches_training_forward(forget, reverse, dtype, 
     np.testing.assert_array_equal(h2, h_n)
     np.testing.assert_array_equal(c2, c_n)
     assert not np.isnan(hs2).any() and (hs2[np.arange(T)[:, None] >= lengths[None, :]] == 0).all()
+
+
+def test_parameter_views_follow_the_array_and_stay_out_of_pickles(rng):
+    import pickle
+
+    spec = NetworkSpec("lstm", 3, (4,), False, 1)
+    a = make_params(spec, rng, np.float32)
+    b = a.copy()
+    va = spec.views(a)
+    assert spec.views(a) is va  # kept for the same array
+    vb = spec.views(b)
+    assert all(np.shares_memory(vb[k], b) and not np.shares_memory(vb[k], a) for k in vb)
+    a[:] += 1  # in-place updates show through the kept views
+    assert np.array_equal(spec.views(a)["head.bias"], a[-1:])
+    clone = pickle.loads(pickle.dumps(spec))
+    assert "_views" not in clone.__dict__ and clone == spec and hash(clone) == hash(spec)

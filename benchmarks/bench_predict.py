@@ -68,7 +68,8 @@ def main():
                 if have_torch:  # timed in alternation: the ratio survives a drifting machine
                     call = make_torch(cell, F, H)
                     xt = torch.from_numpy(X)
-                    t_s, t_t = paired_best_times([lambda: est.predict(X), lambda: call(xt)], 2 * args.min_time)
+                    t_s, t_t = paired_best_times([lambda: est.predict(X), lambda: call(xt)],
+                                                 2 * args.min_time)
                 else:
                     t_s = best_time(lambda: est.predict(X), args.min_time)
                 row = {"cell": cell, "threads": threads, "batch": n, "(T,F,H)": f"({T},{F},{H})",

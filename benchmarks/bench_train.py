@@ -112,7 +112,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="first two configurations only")
     ap.add_argument("--hidden", type=int, nargs="+", help="only the configurations with these hidden sizes")
     ap.add_argument("--flush-denormals", action="store_true",
-                    help="torch.set_flush_denormal(True) first (FTZ/DAZ on the main thread, for both libraries)")
+                    help="torch.set_flush_denormal(True) first (FTZ/DAZ on the main thread, "
+                         "for both libraries)")
     args = ap.parse_args()
     configs = CONFIGS[:2] if args.quick else CONFIGS
     if args.hidden:
@@ -137,8 +138,8 @@ def main():
         for cell in args.cells:
             for B, T, F, H in configs:
                 if have_torch:  # timed in alternation: the ratio survives a drifting machine
-                    t_s, t_t = paired_best_times([sklstm_step(cell, B, T, F, H), torch_step(cell, B, T, F, H)],
-                                                 2 * args.min_time)
+                    steps = [sklstm_step(cell, B, T, F, H), torch_step(cell, B, T, F, H)]
+                    t_s, t_t = paired_best_times(steps, 2 * args.min_time)
                 else:
                     t_s = best_time(sklstm_step(cell, B, T, F, H), args.min_time)
                 gflops = step_flops(cell, B, T, F, H) / t_s / 1e9

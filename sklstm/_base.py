@@ -599,9 +599,8 @@ class BaseRecurrent(BaseEstimator, ABC):
 
             return _cuda_network.forward(self._spec, self.coefs_flat_, Xp, lengths,
                                          return_sequences=return_sequences, head=head)
-        threads = compute_threads() if len(Xp) > _network.PREDICT_BATCH else 1  # one batch: one thread
         return _network.forward(self._spec, self.coefs_flat_, Xp, lengths, return_sequences=return_sequences,
-                                head=head, n_threads=threads)
+                                head=head, n_threads=None)
 
     def _update_no_improvement(self, loss):
         if loss > self.best_loss_ - self.tol:

@@ -28,7 +28,7 @@ from ._kernels._ops import add_weight_grad, matmul
 from ._kernels.lstm import lstm_backward, lstm_forward, lstm_infer
 from ._kernels.rnn import rnn_backward, rnn_forward
 from ._losses import loss_and_output_grad
-from ._threads import single_threaded_step_blas
+from ._threads import compute_threads, single_threaded_step_blas
 
 __all__ = ["NetworkSpec", "CELL_GATES"]
 
@@ -416,7 +416,8 @@ def sort_batch(X, lengths):
     lengths = np.asarray(lengths, dtype=np.int64)
     if lengths.size == 1:  # one sequence (interactive prediction): nothing to sort
         tmax = int(lengths[0])
-        return np.ascontiguousarray(X[:, :tmax].transpose(1, 0, 2)), lengths.copy(), np.zeros(1, dtype=np.intp)
+        x = np.ascontiguousarray(X[:, :tmax].transpose(1, 0, 2))
+        return x, lengths.copy(), np.zeros(1, dtype=np.intp)
     perm = np.argsort(-lengths, kind="stable")
     lens = np.ascontiguousarray(lengths[perm])
     tmax = int(lens[0]) if lens.size else 0
@@ -451,43 +452,37 @@ def loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *, n_thr
     parts, every BLAS is.
     """
     with flush_denormals():
-        return _split_loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, n_threads, alpha,
-                                    dropout, rng, return_sequences, clip_value, clip_norm, workspace, kwargs)
+        B = len(lengths)
+        parts = min(int(n_threads), B // _MIN_ROWS_PER_THREAD)
+        common = dict(return_sequences=return_sequences, **kwargs)
+        if parts <= 1:
+            with single_threaded_step_blas():
+                total = _loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, dropout=dropout,
+                                       rng=rng, workspace=workspace, **common)
+            return _finish_grad(spec, flat, grad, total, B, alpha, clip_value, clip_norm)
+        lengths = np.asarray(lengths, dtype=np.int64)
+        order = np.argsort(-lengths, kind="stable")
+        idx = [np.sort(order[i::parts]) for i in range(parts)]
+        denom = float(lengths.sum()) if return_sequences else float(B)
+        rngs = [None] * parts
+        if dropout > 0.0:
+            rngs = [np.random.default_rng(s) for s in rng.integers(0, 2 ** 63, size=parts)]
+        y = np.asarray(y)
+        sample_weight = np.asarray(sample_weight)
+        bufs = [grad] + [_empty(workspace, ("part-grad", i), grad.shape, grad.dtype) for i in range(1, parts)]
+        subs = [None if workspace is None else workspace.child(i) for i in range(parts)]
 
+        def run(i):
+            with flush_denormals():  # per thread: the register is thread-local
+                return _loss_and_grad(spec, flat, bufs[i], X[idx[i]], lengths[idx[i]], y[idx[i]],
+                                      sample_weight[idx[i]], loss, dropout=dropout, rng=rngs[i],
+                                      workspace=subs[i], denom=denom, **common)
 
-def _split_loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, n_threads, alpha,
-                         dropout, rng, return_sequences, clip_value, clip_norm, workspace, kwargs):
-    B = len(lengths)
-    parts = min(int(n_threads), B // _MIN_ROWS_PER_THREAD)
-    common = dict(return_sequences=return_sequences, **kwargs)
-    if parts <= 1:
-        with single_threaded_step_blas():
-            total = _loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, dropout=dropout,
-                                   rng=rng, workspace=workspace, **common)
-        return _finish_grad(spec, flat, grad, total, B, alpha, clip_value, clip_norm)
-    lengths = np.asarray(lengths, dtype=np.int64)
-    order = np.argsort(-lengths, kind="stable")
-    idx = [np.sort(order[i::parts]) for i in range(parts)]
-    denom = float(lengths.sum()) if return_sequences else float(B)
-    rngs = [None] * parts
-    if dropout > 0.0:
-        rngs = [np.random.default_rng(s) for s in rng.integers(0, 2 ** 63, size=parts)]
-    y = np.asarray(y)
-    sample_weight = np.asarray(sample_weight)
-    bufs = [grad] + [_empty(workspace, ("part-grad", i), grad.shape, grad.dtype) for i in range(1, parts)]
-    subs = [None if workspace is None else workspace.child(i) for i in range(parts)]
-
-    def run(i):
-        with flush_denormals():  # per thread: the register is thread-local
-            return _loss_and_grad(spec, flat, bufs[i], X[idx[i]], lengths[idx[i]], y[idx[i]],
-                                  sample_weight[idx[i]], loss, dropout=dropout, rng=rngs[i],
-                                  workspace=subs[i], denom=denom, **common)
-
-    with single_threaded_step_blas(every_blas=True):
-        totals = list(_pool(parts).map(run, range(parts)))
-    for b in bufs[1:]:
-        grad += b
-    return _finish_grad(spec, flat, grad, sum(totals), B, alpha, clip_value, clip_norm)
+        with single_threaded_step_blas(every_blas=True):
+            totals = list(_pool(parts).map(run, range(parts)))
+        for b in bufs[1:]:
+            grad += b
+        return _finish_grad(spec, flat, grad, sum(totals), B, alpha, clip_value, clip_norm)
 
 
 def _finish_grad(spec, flat, grad, total, B, alpha, clip_value, clip_norm):
@@ -616,11 +611,7 @@ def _loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
     return total
 
 
-#: sequences per kernel call of :func:`forward`
-PREDICT_BATCH = 256
-
-
-def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_size=PREDICT_BATCH, n_threads=1):
+def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_size=256, n_threads=1):
     """Network outputs for a padded batch-major input, in batches, batch-independent.
 
     Uses the fixed-order products, so a sequence's output never depends on
@@ -639,8 +630,9 @@ def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_
         Apply the dense head (True) or return the recurrent features.
     batch_size : int
         Sequences per kernel call (bounds memory).
-    n_threads : int
-        Batches run on this many threads (results are identical).
+    n_threads : int or None
+        Batches run on this many threads (results are identical); None:
+        numba's thread count, asked only when there is more than one batch.
 
     Returns
     -------
@@ -689,7 +681,9 @@ def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_
             run(start)
 
     starts = range(0, n, batch_size)
-    if n_threads > 1 and len(starts) > 1:
+    if n_threads is None and len(starts) > 1:
+        n_threads = compute_threads()
+    if len(starts) > 1 and n_threads > 1:
         # batches are independent and each sequence's arithmetic is fixed-order: same bits on any thread
         list(_pool(int(n_threads)).map(run_flushed, starts))
     else:

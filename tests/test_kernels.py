@@ -162,7 +162,8 @@ def test_lstm_inference_kernel_matches_training_forward(forget, reverse, dtype, 
     h0 = rng.normal(size=(B, H)).astype(dtype)
     c0 = rng.normal(size=(B, H)).astype(dtype)
     new = lambda *shape: np.full(shape, 7.0, dtype=dtype)  # noqa: E731 - never-written values show
-    hs, hprev, cs, tcs, h_n, c_n = new(T, B, H), new(T, B, H), new(T, B, H), new(T, B, H), new(B, H), new(B, H)
+    hs, hprev, cs, tcs = new(T, B, H), new(T, B, H), new(T, B, H), new(T, B, H)
+    h_n, c_n = new(B, H), new(B, H)
     xproj = new(T * B, G * H)
     linear_forward(x.reshape(T * B, D), w_ih_t, b_ih, xproj, False)
     xproj = xproj.reshape(T, B, G * H)

@@ -160,7 +160,8 @@ def _make_ukernel(rows: int, groups: int):
             for i in range(rows):
                 with builder.if_then(builder.icmp_signed("<", i64(i), mr)):
                     crow = builder.gep(c0, [builder.mul(i64(i), ldc)])
-                    ptrs = [builder.bitcast(builder.gep(crow, [coff[v]]), vty.as_pointer()) for v in range(nvec)]
+                    ptrs = [builder.bitcast(builder.gep(crow, [coff[v]]), vty.as_pointer())
+                            for v in range(nvec)]
                     olds = [builder.load(ptr) for ptr in ptrs]  # all loads before any store: vectors
                     for ld in olds:                              # given the same place (strides 0)
                         ld.align = align                         # then store the same value
@@ -177,12 +178,6 @@ def _make_ukernel(rows: int, groups: int):
 
 _tile_kernel = _make_ukernel(MR, 1)
 _row_kernel = _make_ukernel(1, ROW_GROUP)
-
-
-@jit
-def panel_width(c):
-    """Columns per panel (NV SIMD vectors) for arrays of ``c``'s dtype."""
-    return NV * VECTOR_BYTES // c.itemsize
 
 
 def _element(like):
@@ -224,10 +219,16 @@ def _itemsize(typingctx, like):
 
 
 @jit
+def panel_width(c):
+    """Columns per panel (NV SIMD vectors) for ``c``'s element type (``c`` an array or a scalar)."""
+    return NV * VECTOR_BYTES // _itemsize(c)
+
+
+@jit
 def _pack(b, ldb, K, j0, N, out, pstride, z):
     """Copy columns ``j0:N`` of B (K rows at address ``b``, row stride ``ldb``) into
     zero-padded panels of width NR at address ``out``, ``pstride`` elements apart."""
-    nr = NV * VECTOR_BYTES // _itemsize(z)
+    nr = panel_width(z)
     src = _ptr(b, z)
     dst = _ptr(out, z)
     for p in range((N - j0 + nr - 1) // nr):
@@ -262,7 +263,7 @@ def pack_panels(b, out):
 def _panels(K, a, sa_i, sa_k, M, b, ldb, pstride, n_panels, c, ldc, accumulate, z):
     """``C[:, :n_panels*NR] (+)= A @ B`` over whole panels; ``a``, ``b``, ``c`` are addresses."""
     it = _itemsize(z)
-    nr = NV * VECTOR_BYTES // it
+    nr = panel_width(z)
     for m0 in range(0, M, MC):  # a block of MC rows of A stays in L2 while the panels pass
         m1 = min(M, m0 + MC)
         for p in range(n_panels):
@@ -294,7 +295,7 @@ def _core(a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate, work, z)
     :func:`_panels` below, so the micro-kernels are compiled once.
     """
     it = _itemsize(z)
-    nr = NV * VECTOR_BYTES // it
+    nr = panel_width(z)
     full = N // nr
     j0 = full * nr
     w = N - j0
@@ -419,8 +420,8 @@ def gemm(a, trans_a, b, c, accumulate):
     lda = a.strides[0] // it
     sa_i, sa_k = (1, lda) if trans_a else (lda, 1)
     work = np.empty(_work_size(M, K, N, panel_width(c), False), dtype=c.dtype)
-    _call(work, _addr(a), sa_i, sa_k, M, K, _addr(b), b.strides[0] // it, False, N, _addr(c), c.strides[0] // it,
-          accumulate)
+    _call(work, _addr(a), sa_i, sa_k, M, K, _addr(b), b.strides[0] // it, False, N, _addr(c),
+          c.strides[0] // it, accumulate)
 
 
 @jit

@@ -14,7 +14,8 @@ def linear_forward(x, w_t, bias, out, use_blas):
     ----------
     x : ndarray of shape (M, K)
     w_t : ndarray of shape (K, N)
-        Transposed weight (``W.T`` of a torch ``nn.Linear``), C-contiguous.
+        Transposed weight (``W.T`` of a torch ``nn.Linear``); rows must be
+        contiguous (any row stride, e.g. a block of columns).
     bias : ndarray of shape (N,)
     out : ndarray of shape (M, N)
         Overwritten.

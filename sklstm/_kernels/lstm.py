@@ -16,10 +16,11 @@ hidden units (gates, cell update, output), which vectorizes in float32.
 
 import numpy as np
 
+from ._gemm import gemm_packed, pack_panels, panel_width
 from ._jit import jit
 from ._math import sigmoid_s, tanh_s, unit
-from ._gemm import gemm, gemm_packed, pack_panels, panel_width
 from ._ops import active_rows, step_matmul, step_weights
+from .head import linear_forward
 
 
 @jit
@@ -158,17 +159,11 @@ def lstm_infer(x, w_ih_t, b_ih, b_hh, whh_t, lengths, reverse, forget, h0, c0, h
     """
     T, B, H = hs.shape
     G = w_ih_t.shape[1] // H
-    TB = x.shape[0]
     xg = np.empty((G, T, B, H), dtype=hs.dtype)
-    x3 = xg.reshape(G, TB, H)
+    x3 = xg.reshape(G, T * B, H)
     bt = np.empty((G, B * H), dtype=hs.dtype)  # b_hh repeated for every row: flat loops add it
-    for g in range(G):
-        gemm(x, False, w_ih_t[:, g * H:(g + 1) * H], x3[g], False)
-        bias = b_ih[g * H:(g + 1) * H]
-        for r in range(TB):
-            row = x3[g, r]
-            for j in range(H):
-                row[j] += bias[j]
+    for g in range(G):  # the training path's input projection, one gate block at a time
+        linear_forward(x, w_ih_t[:, g * H:(g + 1) * H], b_ih[g * H:(g + 1) * H], x3[g], False)
         for r in range(B):
             bt[g, r * H:(r + 1) * H] = b_hh[g * H:(g + 1) * H]
     rec = np.empty((G, B, H), dtype=hs.dtype)

@@ -1,6 +1,7 @@
 """Helpers of the CUDA tests: skip when numba.cuda cannot run, keep the simulator fast."""
 
 import sys
+import threading
 
 import pytest
 
@@ -13,13 +14,63 @@ def require_cuda():
     return pytest.mark.skipif(not ok, reason=reason)
 
 
+_SHARED_LOCK = threading.Lock()
+
+
+def _thread_safe_shared_array(self, shape, dtype, alignment=None):
+    """``cuda.shared.array`` of the simulator, with its allocation made atomic.
+
+    The simulator's own version looks the block's array up by the calling
+    line and creates it when missing, without a lock: two threads of a block
+    that both miss get different "shared" arrays, and the kernel computes
+    garbage now and then (most often with the short switch interval below).
+    Same key (the caller's file and line) and same arrays otherwise.
+    """
+    import numpy as np
+    from numba.core import types
+    from numba.np import numpy_support
+
+    if alignment is not None:
+        raise RuntimeError("Array alignment is not supported in cudasim")
+    if shape == 0:  # dynamic shared memory: one buffer, no lookup
+        return _ORIGINAL_SHARED_ARRAY(self, shape, dtype)
+    if isinstance(dtype, types.Type):
+        dtype = numpy_support.as_dtype(dtype)
+    frame = sys._getframe(1)
+    caller = (frame.f_code.co_filename, frame.f_lineno)
+    with _SHARED_LOCK:
+        res = self._allocations.get(caller)
+        if res is None:
+            res = self._allocations[caller] = np.empty(shape, dtype)
+    return res
+
+
+_ORIGINAL_SHARED_ARRAY = None
+
+
 @pytest.fixture(autouse=True, scope="module")
 def fast_simulator():
-    """The simulator runs each GPU thread as a Python thread; switch between them often."""
+    """The simulator runs each GPU thread as a Python thread; switch between them often.
+
+    Also makes the simulator's shared-array allocation thread-safe (see
+    :func:`_thread_safe_shared_array`) for the module's tests.
+    """
+    global _ORIGINAL_SHARED_ARRAY
+    from numba import config
+
+    shared = None
+    if config.ENABLE_CUDASIM:
+        from numba.cuda.simulator import kernelapi
+
+        shared = kernelapi.FakeCUDAShared
+        _ORIGINAL_SHARED_ARRAY = shared.array
+        shared.array = _thread_safe_shared_array
     old = sys.getswitchinterval()
     sys.setswitchinterval(1e-4)
     yield
     sys.setswitchinterval(old)
+    if shared is not None:
+        shared.array = _ORIGINAL_SHARED_ARRAY
 
 
 def to_dev(*arrays):

@@ -414,7 +414,9 @@ def gemm(a, trans_a, b, c, accumulate):
         return
     if K == 0:
         if not accumulate:
-            c[:] = 0
+            for i in range(M):
+                for j in range(N):
+                    c[i, j] = 0
         return
     it = c.itemsize
     lda = a.strides[0] // it
@@ -455,7 +457,9 @@ def gemm_packed(a, bp, c, accumulate):
         return
     if K == 0:
         if not accumulate:
-            c[:] = 0
+            for i in range(M):
+                for j in range(N):
+                    c[i, j] = 0
         return
     it = c.itemsize
     work = np.empty(_work_size(M, K, N, bp.shape[2], True), dtype=c.dtype)

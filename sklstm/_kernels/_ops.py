@@ -14,7 +14,9 @@ import numpy as np
 from ._gemm import VECTOR_BYTES, gemm, gemm_packed, packed, panel_width
 from ._jit import jit
 
-__all__ = ["matmul", "add_weight_grad", "step_weights", "step_matmul", "active_rows"]
+__all__ = [
+    "matmul", "add_weight_grad", "step_weights", "step_matmul", "active_rows", "zero_rows", "copy_rows",
+]
 
 #: BLAS is preferred to the micro-kernel only on CPUs with 128-bit vectors
 _BLAS_FASTER = VECTOR_BYTES < 32
@@ -60,7 +62,9 @@ def add_weight_grad(dg, x, gw):
     # a narrow D would waste most of each SIMD panel: compute the transpose (D, G) instead
     tmp = np.empty((D, dg.shape[1]), dtype=gw.dtype)
     gemm(x, True, dg, tmp, False)
-    gw += tmp.T
+    for i in range(gw.shape[0]):
+        for j in range(D):
+            gw[i, j] += tmp[j, i]
 
 
 @jit
@@ -107,3 +111,24 @@ def active_rows(lengths, t):
     while n < b and lengths[n] > t:
         n += 1
     return n
+
+
+# The two helpers below replace slice assignments (``a[n:] = 0``, ``dst[:] = src``) in the
+# kernels: numba compiles an array-to-array slice assignment through its general broadcasting
+# and overlap-checking setitem, which took more than half of the compile time of lstm_forward.
+
+
+@jit
+def zero_rows(a, start):
+    """``a[start:] = 0`` for a 2-D array ``a``."""
+    for i in range(start, a.shape[0]):
+        for j in range(a.shape[1]):
+            a[i, j] = 0
+
+
+@jit
+def copy_rows(dst, src, start, stop):
+    """``dst[start:stop] = src[start:stop]`` for 2-D arrays of the same width."""
+    for i in range(start, stop):
+        for j in range(dst.shape[1]):
+            dst[i, j] = src[i, j]

@@ -13,7 +13,7 @@ are those of :mod:`sklstm._kernels.lstm`.
 
 from ._jit import jit
 from ._math import sigmoid_s, tanh_s, unit
-from ._ops import active_rows, step_matmul, step_weights
+from ._ops import active_rows, copy_rows, step_matmul, step_weights, zero_rows
 
 
 @jit
@@ -48,17 +48,17 @@ def gru_forward(xproj, whh_t, bhh, lengths, reverse, h0,
     T, B, G = xproj.shape
     H = h0.shape[1]
     S = gates.shape[0]  # T when the backward pass needs every step, else 1 (inference)
-    h_state[:] = h0
+    copy_rows(h_state, h0, 0, B)
     wp = step_weights(whh_t)  # packed once, reused by every step's product
     for s in range(T):
         t = T - 1 - s if reverse else s
         ts = t if S == T else 0
         n = active_rows(lengths, t)
-        hs[t, n:] = 0.0  # padding outputs (rows < n are written below)
+        zero_rows(hs[t], n)  # padding outputs (rows < n are written below)
         if S == T:  # training keeps what the backward pass reads
-            hprev[t] = h_state
-            gates[t, n:] = 0.0
-            hn[t, n:] = 0.0
+            copy_rows(hprev[t], h_state, 0, B)
+            zero_rows(gates[t], n)
+            zero_rows(hn[t], n)
         if n == 0:
             continue
         step_matmul(h_state[:n], wp, whh_t, rec[:n], False, use_blas)
@@ -114,13 +114,13 @@ def gru_backward(dhs, gates, hn, hprev, whh, lengths, reverse,
     T, B, G = gates.shape
     H = hprev.shape[2]
     one = unit(gates)
-    dh_state[:] = 0.0
+    zero_rows(dh_state, 0)
     wp = step_weights(whh)  # packed once, reused by every step's product
     for s in range(T):
         t = s if reverse else T - 1 - s
         n = active_rows(lengths, t)
-        dgx[t, n:] = 0.0
-        dgh[t, n:] = 0.0
+        zero_rows(dgx[t], n)
+        zero_rows(dgh[t], n)
         if n == 0:
             continue
         for b in range(n):

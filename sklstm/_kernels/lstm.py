@@ -19,7 +19,7 @@ import numpy as np
 from ._gemm import gemm_packed, pack_panels, panel_width
 from ._jit import jit
 from ._math import sigmoid_s, tanh_s, unit
-from ._ops import active_rows, step_matmul, step_weights
+from ._ops import active_rows, copy_rows, step_matmul, step_weights, zero_rows
 from .head import linear_forward
 
 
@@ -65,27 +65,27 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
     S = cs.shape[0]  # T when the backward pass needs every step, else 1 (inference)
     SG = gates.shape[0]  # T (gates may then be xproj itself, computed in place) or 1
     # per-column activation: sigmoid everywhere but the candidate block (tanh)
-    scale = np.empty(G, dtype=gates.dtype)
+    scale = np.ones(G, dtype=gates.dtype)
     alpha = np.ones(G, dtype=gates.dtype)
     beta = np.zeros(G, dtype=gates.dtype)
-    scale[:] = 1.0
-    scale[gg:gg + H] = 2.0
-    alpha[gg:gg + H] = 2.0
-    beta[gg:gg + H] = -1.0
+    for j in range(gg, gg + H):
+        scale[j] = 2.0
+        alpha[j] = 2.0
+        beta[j] = -1.0
     inplace = xproj.ctypes.data == gates.ctypes.data
-    h_state[:] = h0
-    c_state[:] = c0
+    copy_rows(h_state, h0, 0, B)
+    copy_rows(c_state, c0, 0, B)
     wp = step_weights(whh_t)  # packed once, reused by every step's product
     for s in range(T):
         t = T - 1 - s if reverse else s
         ts = t if S == T else 0
         tg = t if SG == T else 0
         n = active_rows(lengths, t)
-        hs[t, n:] = 0.0  # padding outputs (rows < n are written below)
+        zero_rows(hs[t], n)  # padding outputs (rows < n are written below)
         if S == T:  # training keeps what the backward pass reads
-            hprev[t] = h_state
-            gates[tg, n:] = 0.0
-            cs[t, n:] = c_state[n:]
+            copy_rows(hprev[t], h_state, 0, B)
+            zero_rows(gates[tg], n)
+            copy_rows(cs[t], c_state, n, B)
         if n == 0:
             continue
         step_matmul(h_state[:n], wp, whh_t, rec[:n], False, use_blas)
@@ -165,7 +165,8 @@ def lstm_infer(x, w_ih_t, b_ih, b_hh, whh_t, lengths, reverse, forget, h0, c0, h
     for g in range(G):  # the training path's input projection, one gate block at a time
         linear_forward(x, w_ih_t[:, g * H:(g + 1) * H], b_ih[g * H:(g + 1) * H], x3[g], False)
         for r in range(B):
-            bt[g, r * H:(r + 1) * H] = b_hh[g * H:(g + 1) * H]
+            for j in range(H):
+                bt[g, r * H + j] = b_hh[g * H + j]
     rec = np.empty((G, B, H), dtype=hs.dtype)
     gi = 0
     gf = 1 if forget else 0
@@ -177,8 +178,8 @@ def lstm_infer(x, w_ih_t, b_ih, b_hh, whh_t, lengths, reverse, forget, h0, c0, h
     wp = np.empty((G, (H + nr - 1) // nr, H, nr), dtype=xg.dtype)
     for g in range(G):  # each gate block packed on its own: the products land gate-major
         pack_panels(whh_t[:, g * H:(g + 1) * H], wp[g])
-    h_state[:] = h0
-    c_state[:] = c0
+    copy_rows(h_state, h0, 0, B)
+    copy_rows(c_state, c0, 0, B)
     xf = xg.reshape(G, T * B * H)
     rf = rec.reshape(G, B * H)
     cf = c_state.reshape(B * H)
@@ -186,7 +187,7 @@ def lstm_infer(x, w_ih_t, b_ih, b_hh, whh_t, lengths, reverse, forget, h0, c0, h
     for s in range(T):
         t = T - 1 - s if reverse else s
         n = active_rows(lengths, t)
-        hs[t, n:] = 0.0
+        zero_rows(hs[t], n)
         if n == 0:
             continue
         m = n * H
@@ -213,7 +214,7 @@ def lstm_infer(x, w_ih_t, b_ih, b_hh, whh_t, lengths, reverse, forget, h0, c0, h
         h = hf[:m]
         for k in range(m):
             h[k] = ro[k] * tanh_s(c[k])
-        hs[t, :n] = h_state[:n]
+        copy_rows(hs[t], h_state, 0, n)
 
 
 @jit
@@ -246,13 +247,13 @@ def lstm_backward(dhs, gates, cs, tcs, c0, whh, lengths, reverse, forget,
     og = 3 * H if forget else 2 * H
     gg = 2 * H if forget else H
     one = unit(gates)
-    dh_state[:] = 0.0
-    dc_state[:] = 0.0
+    zero_rows(dh_state, 0)
+    zero_rows(dc_state, 0)
     wp = step_weights(whh)  # packed once, reused by every step's product
     for s in range(T):
         t = s if reverse else T - 1 - s
         n = active_rows(lengths, t)
-        dgates[t, n:] = 0.0
+        zero_rows(dgates[t], n)
         if n == 0:
             continue
         for b in range(n):

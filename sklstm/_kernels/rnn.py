@@ -6,7 +6,7 @@ The vanishing-gradient baseline. Conventions are those of
 
 from ._jit import jit
 from ._math import tanh_s, unit
-from ._ops import active_rows, step_matmul, step_weights
+from ._ops import active_rows, copy_rows, step_matmul, step_weights, zero_rows
 
 
 @jit
@@ -36,14 +36,14 @@ def rnn_forward(xproj, whh_t, bhh, lengths, reverse, h0,
     """
     T, B, H = xproj.shape
     S = hprev.shape[0]  # T for training, 1 for inference
-    h_state[:] = h0
+    copy_rows(h_state, h0, 0, B)
     wp = step_weights(whh_t)  # packed once, reused by every step's product
     for s in range(T):
         t = T - 1 - s if reverse else s
         n = active_rows(lengths, t)
-        hs[t, n:] = 0.0  # padding outputs (rows < n are written below)
+        zero_rows(hs[t], n)  # padding outputs (rows < n are written below)
         if S == T:  # training keeps what the backward pass reads
-            hprev[t] = h_state
+            copy_rows(hprev[t], h_state, 0, B)
         if n == 0:
             continue
         step_matmul(h_state[:n], wp, whh_t, rec[:n], False, use_blas)
@@ -79,12 +79,12 @@ def rnn_backward(dhs, hs, whh, lengths, reverse, dgates, dh_state, use_blas):
     """
     T, B, H = hs.shape
     one = unit(hs)
-    dh_state[:] = 0.0
+    zero_rows(dh_state, 0)
     wp = step_weights(whh)  # packed once, reused by every step's product
     for s in range(T):
         t = s if reverse else T - 1 - s
         n = active_rows(lengths, t)
-        dgates[t, n:] = 0.0
+        zero_rows(dgates[t], n)
         if n == 0:
             continue
         for b in range(n):

@@ -24,6 +24,7 @@ import numpy as np
 from ._kernels.gru import gru_backward, gru_forward
 from ._kernels.head import clip_by_value, global_norm, linear_forward, scale_inplace
 from ._kernels._fpenv import flush_denormals
+from ._kernels._gemm import KC
 from ._kernels._ops import add_weight_grad, matmul
 from ._kernels.lstm import lstm_backward, lstm_forward, lstm_infer
 from ._kernels.rnn import rnn_backward, rnn_forward
@@ -216,6 +217,9 @@ def _tc(a: np.ndarray) -> np.ndarray:
 #: batch size from which LSTM inference runs the gate-major kernel (its per-step product
 #: calls cost more than they save below; both paths give bitwise the same results)
 _GATE_MAJOR_MIN_BATCH = 4
+#: widest layer input the gate-major kernel takes: wider inputs are summed in blocks of KC by
+#: the training path's input projection, and only the same order gives the same bits
+_GATE_MAJOR_MAX_INPUT = KC
 
 
 def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None):
@@ -230,7 +234,8 @@ def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None
     dt = inp.dtype
     key = (layer, d)
     reverse = d == 1
-    if not keep and _has_cell_state(spec.cell) and B >= _GATE_MAJOR_MIN_BATCH:  # inference, same bits
+    gate_major = B >= _GATE_MAJOR_MIN_BATCH and D <= _GATE_MAJOR_MAX_INPUT
+    if not keep and _has_cell_state(spec.cell) and gate_major:  # inference, same bits
         hs = np.empty((T, B, h), dtype=dt)
         h_n = np.empty((B, h), dtype=dt)
         c_n = np.empty((B, h), dtype=dt)

@@ -144,14 +144,16 @@ def test_batch_split_across_threads_matches_reference(cell, return_sequences, rn
 @pytest.mark.parametrize("forget", [True, False])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_lstm_inference_kernel_matches_training_forward(forget, reverse, dtype, rng):
+@pytest.mark.parametrize("D", [3, 256])  # 256 = _gemm.KC, the widest input the kernel takes
+def test_lstm_inference_kernel_matches_training_forward(forget, reverse, dtype, D, rng):
     """The gate-major inference kernel gives the training forward's outputs and final states, bitwise."""
+    from sklstm._kernels._gemm import KC
     from sklstm._kernels.head import linear_forward
     from sklstm._kernels.lstm import lstm_forward, lstm_infer
 
+    assert D <= KC
     T, B, H, G = 7, 5, 6, 4 if forget else 3
     lengths = np.array([7, 7, 5, 2, 1], dtype=np.int64)
-    D = 3
     x = rng.normal(size=(T, B, D)).astype(dtype)
     for t in range(T):  # padding steps hold garbage: neither kernel may read it
         x[t, lengths <= t] = np.nan
@@ -176,6 +178,21 @@ def test_lstm_inference_kernel_matches_training_forward(forget, reverse, dtype, 
     np.testing.assert_array_equal(h2, h_n)
     np.testing.assert_array_equal(c2, c_n)
     assert not np.isnan(hs2).any() and (hs2[np.arange(T)[:, None] >= lengths[None, :]] == 0).all()
+
+
+@pytest.mark.parametrize("cell", ["lstm", "lstm1997"])
+def test_prediction_with_inputs_wider_than_a_product_block_is_batch_independent(cell, rng):
+    """Inputs wider than _gemm.KC go through the per-row kernel in a batch too: same bits as alone."""
+    from sklstm._kernels._gemm import KC
+    from sklstm._network import forward
+
+    spec = NetworkSpec(cell, KC + 9, (5,), True, 2)
+    flat = make_params(spec, rng, np.float32)
+    lengths = np.array([4, 6, 3, 6, 5], dtype=np.int64)
+    X = rng.normal(size=(5, 6, KC + 9)).astype(np.float32)
+    out = forward(spec, flat, X, lengths)
+    for i, L in enumerate(lengths):
+        np.testing.assert_array_equal(forward(spec, flat, X[i:i + 1, :L], lengths[i:i + 1])[0], out[i])
 
 
 def test_parameter_views_follow_the_array_and_stay_out_of_pickles(rng):

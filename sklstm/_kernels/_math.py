@@ -16,9 +16,9 @@ import math
 
 import numpy as np
 from numba import types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
-__all__ = ["tanh_s", "sigmoid_s", "unit"]
+__all__ = ["tanh_s", "sigmoid_s", "unit", "prefer_wide_vectors"]
 
 _F = np.float32
 _CLAMP = _F(7.90531110763549805)
@@ -87,3 +87,24 @@ def _unit_ol(template):
     if template.dtype == types.float32:
         return lambda template: _ONE
     return lambda template: 1.0
+
+
+@intrinsic
+def prefer_wide_vectors(typingctx):
+    """Let LLVM vectorize the calling kernel's loops with the widest registers (AVX-512).
+
+    LLVM's tuning for many Intel CPUs with AVX-512 prefers 256-bit vectors in
+    auto-vectorized loops (against the clock drop of older chips); the
+    elementwise passes of the inference kernel measured 10-20% faster with
+    512-bit ones on a Sapphire Rapids-class CPU. This sets the function
+    attribute ``"prefer-vector-width"="512"`` on the kernel being compiled.
+    Results do not change (the same operations, more lanes at once), and the
+    attribute has no effect where 512-bit vectors do not exist.
+    """
+
+    def codegen(context, builder, signature, args):
+        # string attributes are not in llvmlite's list of known ones: add to the set directly
+        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        return context.get_dummy_value()
+
+    return types.void(), codegen

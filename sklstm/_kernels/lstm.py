@@ -18,9 +18,8 @@ import numpy as np
 
 from ._gemm import gemm_packed, pack_panels, panel_width
 from ._jit import jit
-from ._math import sigmoid_s, tanh_s, unit
+from ._math import prefer_wide_vectors, sigmoid_s, tanh_s, unit
 from ._ops import active_rows, copy_rows, step_matmul, step_weights, zero_rows
-from .head import linear_forward
 
 
 @jit
@@ -129,14 +128,18 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
 def lstm_infer(x, w_ih_t, b_ih, b_hh, whh_t, lengths, reverse, forget, h0, c0, hs, h_state, c_state):
     """Inference through one LSTM layer (no caches), in a gate-major layout.
 
-    The input projection is computed per gate block into ``(G, T*B, H)``;
-    then every elementwise pass of a step is one flat loop over the ``n * H``
-    values of the running sequences (rows ``:n`` of each gate block are
-    contiguous) instead of short loops over ``H`` per sequence. The
+    Each gate block of the weights is packed on its own, so the products of
+    a step (input and recurrent, per gate) land gate-major in ``(G, B, H)``;
+    then every elementwise pass is one flat loop over the ``n * H`` values of
+    the running sequences (rows ``:n`` of each gate block are contiguous)
+    instead of short loops over ``H`` per sequence. The input projection is
+    computed step by step, so no ``(T, B, G*H)`` array is ever held. The
     arithmetic is that of :func:`lstm_forward`, operation for operation, so
-    the results are bitwise equal to it (and independent of the batch).
-    Per step it makes one product call per gate, so it pays off from a few
-    sequences on; single sequences are faster through :func:`lstm_forward`.
+    the results are bitwise equal to it (and independent of the batch) as
+    long as the input width ``D`` is at most ``_gemm.KC`` (a wider input is
+    summed in blocks by the training path's product). Per step it makes two
+    product calls per gate, so it pays off from a few sequences on; single
+    sequences are faster through :func:`lstm_forward`.
 
     Parameters
     ----------
@@ -157,30 +160,35 @@ def lstm_infer(x, w_ih_t, b_ih, b_hh, whh_t, lengths, reverse, forget, h0, c0, h
     h_state, c_state : ndarray of shape (B, H)
         Output: final states (h_n, c_n).
     """
+    prefer_wide_vectors()
     T, B, H = hs.shape
+    D = x.shape[1]
     G = w_ih_t.shape[1] // H
-    xg = np.empty((G, T, B, H), dtype=hs.dtype)
-    x3 = xg.reshape(G, T * B, H)
-    bt = np.empty((G, B * H), dtype=hs.dtype)  # b_hh repeated for every row: flat loops add it
-    for g in range(G):  # the training path's input projection, one gate block at a time
-        linear_forward(x, w_ih_t[:, g * H:(g + 1) * H], b_ih[g * H:(g + 1) * H], x3[g], False)
+    dt = hs.dtype
+    nr = panel_width(hs)
+    P = (H + nr - 1) // nr
+    wip = np.empty((G, P, D, nr), dtype=dt)
+    wp = np.empty((G, P, H, nr), dtype=dt)
+    bi = np.empty((G, B * H), dtype=dt)  # the biases repeated for every row: flat loops add them
+    bh = np.empty((G, B * H), dtype=dt)
+    for g in range(G):
+        pack_panels(w_ih_t[:, g * H:(g + 1) * H], wip[g])
+        pack_panels(whh_t[:, g * H:(g + 1) * H], wp[g])
         for r in range(B):
             for j in range(H):
-                bt[g, r * H + j] = b_hh[g * H + j]
-    rec = np.empty((G, B, H), dtype=hs.dtype)
+                bi[g, r * H + j] = b_ih[g * H + j]
+                bh[g, r * H + j] = b_hh[g * H + j]
+    xs = np.empty((G, B, H), dtype=dt)
+    rec = np.empty((G, B, H), dtype=dt)
     gi = 0
     gf = 1 if forget else 0
     gc = 2 if forget else 1
     go = G - 1
-    one = unit(xg)
+    one = unit(hs)
     two = one + one
-    nr = panel_width(xg)
-    wp = np.empty((G, (H + nr - 1) // nr, H, nr), dtype=xg.dtype)
-    for g in range(G):  # each gate block packed on its own: the products land gate-major
-        pack_panels(whh_t[:, g * H:(g + 1) * H], wp[g])
     copy_rows(h_state, h0, 0, B)
     copy_rows(c_state, c0, 0, B)
-    xf = xg.reshape(G, T * B * H)
+    xf = xs.reshape(G, B * H)
     rf = rec.reshape(G, B * H)
     cf = c_state.reshape(B * H)
     hf = h_state.reshape(B * H)
@@ -191,18 +199,21 @@ def lstm_infer(x, w_ih_t, b_ih, b_hh, whh_t, lengths, reverse, forget, h0, c0, h
         if n == 0:
             continue
         m = n * H
-        x0 = t * B * H
+        xt = x[t * B:t * B + n]
         for g in range(G):
+            gemm_packed(xt, wip[g], xs[g, :n], False)
             gemm_packed(h_state[:n], wp[g], rec[g, :n], False)
             r = rf[g, :m]
-            xx = xf[g, x0:x0 + m]
-            bb = bt[g, :m]
+            xx = xf[g, :m]
+            ib = bi[g, :m]
+            hb = bh[g, :m]
+            # ((x W_ih + b_ih) + h W_hh) + b_hh: lstm_forward's order of additions
             if g == gc:  # tanh(v) = 2 sigmoid(2v) - 1, as in lstm_forward
                 for k in range(m):
-                    r[k] = two * sigmoid_s(two * (xx[k] + r[k] + bb[k])) - one
+                    r[k] = two * sigmoid_s(two * (xx[k] + ib[k] + r[k] + hb[k])) - one
             else:
                 for k in range(m):
-                    r[k] = sigmoid_s(xx[k] + r[k] + bb[k])
+                    r[k] = sigmoid_s(xx[k] + ib[k] + r[k] + hb[k])
         ri, rf_, rc, ro = rf[gi, :m], rf[gf, :m], rf[gc, :m], rf[go, :m]
         c = cf[:m]
         if forget:

@@ -209,3 +209,30 @@ def test_parameter_views_follow_the_array_and_stay_out_of_pickles(rng):
     assert np.array_equal(spec.views(a)["head.bias"], a[-1:])
     clone = pickle.loads(pickle.dumps(spec))
     assert "_views" not in clone.__dict__ and clone == spec and hash(clone) == hash(spec)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gate_nonlinearities_are_accurate_odd_and_bounded(dtype):
+    """tanh_s / sigmoid_s against float64 numpy: the float32 rational approximation within 4e-7."""
+    import numba
+
+    from sklstm._kernels._math import sigmoid_s, tanh_s
+
+    @numba.njit(error_model="numpy")
+    def both(x, t, s):
+        for i in range(x.shape[0]):
+            t[i] = tanh_s(x[i])
+            s[i] = sigmoid_s(x[i])
+
+    x = np.concatenate([np.linspace(-12, 12, 600_001), np.linspace(-1e-3, 1e-3, 20_001),
+                        [0.0, 40.0, -40.0, 1e30, -1e30]]).astype(dtype)
+    t, s = np.empty_like(x), np.empty_like(x)
+    both(x, t, s)
+    x64 = x.astype(np.float64)
+    tol_t, tol_s = (4e-7, 2.5e-7) if dtype == np.float32 else (1e-15, 1e-15)
+    assert np.abs(t - np.tanh(x64)).max() < tol_t
+    with np.errstate(over="ignore"):
+        assert np.abs(s - 1.0 / (1.0 + np.exp(-x64))).max() < tol_s
+    both(-x, t2 := np.empty_like(x), np.empty_like(x))
+    np.testing.assert_array_equal(t2, -t)  # odd, bit for bit
+    assert np.abs(t).max() <= 1.0 and s.min() >= 0.0 and s.max() <= 1.0

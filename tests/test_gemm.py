@@ -140,6 +140,24 @@ def test_step_matmul(accumulate, use_blas):
     _close(c, a.astype(np.float64) @ w, 24, np.float32)
 
 
+@pytest.mark.parametrize("K,N", [(1, 1), (32, 128), (8, 5), (64, 128), (300, 27), (64, 129)])
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_one_row_step_product_has_the_micro_kernels_bits(K, N, dt):
+    """A one-row step product (a plain loop up to ROW_LOOP_MAX) equals the micro-kernel's, bitwise."""
+    from sklstm._kernels._ops import ROW_LOOP_MAX
+
+    rng = np.random.default_rng(K * 1000 + N)
+    a = rng.standard_normal((1, K)).astype(dt)
+    w = rng.standard_normal((K, N)).astype(dt)
+    out = np.full((1, N), np.nan, dtype=dt)
+    step_matmul(a, step_weights(w), w, out, False, False)
+    want = np.empty((1, N), dtype=dt)
+    gemm_packed(a, packed(w), want, False)
+    np.testing.assert_array_equal(out, want)
+    _close(out, a.astype(np.float64) @ w, K, dt)
+    assert ROW_LOOP_MAX < 64 * 129  # the last case runs the micro-kernel: both paths are covered
+
+
 def test_vector_width_follows_target():
     assert VECTOR_BYTES in (16, 32, 64)
     assert panel_width(np.empty(1, np.float32)) == 2 * panel_width(np.empty(1, np.float64))

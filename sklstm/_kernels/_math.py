@@ -22,7 +22,7 @@ from numba.extending import intrinsic, overload
 
 from ._gemm import _HAS_FMA
 
-__all__ = ["tanh_s", "sigmoid_s", "unit", "prefer_wide_vectors"]
+__all__ = ["tanh_s", "sigmoid_s", "unit", "madd", "prefer_wide_vectors"]
 
 _F = np.float32
 _CLAMP = _F(7.90531110763549805)
@@ -36,7 +36,7 @@ _OPTS = {"error_model": "numpy", "nogil": True, "inline": "always"}
 
 
 @intrinsic
-def _madd(typingctx, a, b, c):
+def madd(typingctx, a, b, c):
     """``a * b + c`` as one fused multiply-add (a single rounding) where the CPU has FMA.
 
     Without FMA it is a multiplication and an addition: ``llvm.fma`` would be
@@ -74,15 +74,15 @@ unit = _stub("unit", "The number 1 in the dtype of an array (keeps float32 arith
 def _tanh32(x):
     x = min(max(x, -_CLAMP), _CLAMP)
     x2 = x * x
-    p = _madd(x2, _A13, _A11)
-    p = _madd(p, x2, _A9)
-    p = _madd(p, x2, _A7)
-    p = _madd(p, x2, _A5)
-    p = _madd(p, x2, _A3)
-    p = _madd(p, x2, _A1)
-    q = _madd(x2, _B6, _B4)
-    q = _madd(q, x2, _B2)
-    q = _madd(q, x2, _B0)
+    p = madd(x2, _A13, _A11)
+    p = madd(p, x2, _A9)
+    p = madd(p, x2, _A7)
+    p = madd(p, x2, _A5)
+    p = madd(p, x2, _A3)
+    p = madd(p, x2, _A1)
+    q = madd(x2, _B6, _B4)
+    q = madd(q, x2, _B2)
+    q = madd(q, x2, _B0)
     return (p * x) / q
 
 
@@ -91,7 +91,7 @@ def _tanh64(x):
 
 
 def _sigmoid32(x):
-    return _madd(_HALF, tanh_s(_HALF * x), _HALF)
+    return madd(_HALF, tanh_s(_HALF * x), _HALF)
 
 
 def _sigmoid64(x):

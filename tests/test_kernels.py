@@ -236,3 +236,33 @@ def test_gate_nonlinearities_are_accurate_odd_and_bounded(dtype):
     both(-x, t2 := np.empty_like(x), np.empty_like(x))
     np.testing.assert_array_equal(t2, -t)  # odd, bit for bit
     assert np.abs(t).max() <= 1.0 and s.min() >= 0.0 and s.max() <= 1.0
+
+
+def test_prefer_wide_vectors_gives_512_bit_loops_where_the_cpu_has_them():
+    """The function attribute reaches LLVM: a plain loop uses zmm registers on AVX-512 CPUs."""
+    import numba
+
+    from sklstm._kernels._gemm import VECTOR_BYTES
+    from sklstm._kernels._math import prefer_wide_vectors
+
+    def wide(x, y):
+        prefer_wide_vectors()
+        for i in range(x.shape[0]):
+            y[i] = x[i] * np.float32(3.0) + y[i]
+
+    def plain(x, y):
+        for i in range(x.shape[0]):
+            y[i] = x[i] * np.float32(3.0) + y[i]
+
+    x = np.ones(1000, np.float32)
+    asm = {}
+    for name, fn in (("wide", wide), ("plain", plain)):
+        f = numba.njit(error_model="numpy")(fn)  # fresh and uncached: its assembly can be read
+        y = np.ones(1000, np.float32)
+        f(x, y)
+        assert (y == 4.0).all()
+        asm[name] = "\n".join(f.inspect_asm().values())
+    if VECTOR_BYTES == 64:
+        assert "zmm" in asm["wide"]
+    else:
+        assert "zmm" not in asm["wide"]

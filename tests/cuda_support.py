@@ -63,7 +63,8 @@ def fast_simulator():
         from numba.cuda.simulator import kernelapi
 
         shared = kernelapi.FakeCUDAShared
-        _ORIGINAL_SHARED_ARRAY = shared.array
+        if shared.array is not _thread_safe_shared_array:  # never save the patch as the original
+            _ORIGINAL_SHARED_ARRAY = shared.array
         shared.array = _thread_safe_shared_array
     old = sys.getswitchinterval()
     sys.setswitchinterval(1e-4)

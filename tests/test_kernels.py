@@ -144,16 +144,20 @@ def test_batch_split_across_threads_matches_reference(cell, return_sequences, rn
 @pytest.mark.parametrize("forget", [True, False])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("D", [3, 256])  # 256 = _gemm.KC, the widest input the kernel takes
-def test_lstm_inference_kernel_matches_training_forward(forget, reverse, dtype, D, rng):
+@pytest.mark.parametrize("D,H,lengths", [
+    (3, 6, [7, 7, 5, 2, 1]),
+    (256, 6, [7, 7, 5, 2, 1]),  # 256 = _gemm.KC, the widest input the kernel takes
+    (3, 35, [6, 4, 1, 1, 1]),   # whole panels plus a partial one; one running row; a step with none
+])
+def test_lstm_inference_kernel_matches_training_forward(forget, reverse, dtype, D, H, lengths, rng):
     """The gate-major inference kernel gives the training forward's outputs and final states, bitwise."""
     from sklstm._kernels._gemm import KC
     from sklstm._kernels.head import linear_forward
     from sklstm._kernels.lstm import lstm_forward, lstm_infer
 
     assert D <= KC
-    T, B, H, G = 7, 5, 6, 4 if forget else 3
-    lengths = np.array([7, 7, 5, 2, 1], dtype=np.int64)
+    T, B, G = 7, 5, 4 if forget else 3
+    lengths = np.array(lengths, dtype=np.int64)
     x = rng.normal(size=(T, B, D)).astype(dtype)
     for t in range(T):  # padding steps hold garbage: neither kernel may read it
         x[t, lengths <= t] = np.nan

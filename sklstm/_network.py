@@ -125,9 +125,6 @@ class NetworkSpec:
         state.pop("_views", None)
         return state
 
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-
     def weight_mask(self) -> np.ndarray:
         """Boolean mask of the flat vector: True on weight matrices (L2 applies), False on biases."""
         mask = np.zeros(self.n_params, dtype=bool)

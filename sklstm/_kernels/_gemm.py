@@ -70,6 +70,26 @@ PACK_ROWS = 4 * MR
 _HAS_FMA = "fma" in _FEATURES or "fma4" in _FEATURES
 
 
+def emit_madd(builder, x, y, z):
+    """LLVM IR for ``x * y + z`` (scalars or vectors of one float type).
+
+    One ``llvm.fma`` (a single rounding) where the CPU has FMA, else a
+    multiplication then an addition (``llvm.fma`` would be a slow library call
+    there). The micro-kernel's products and the gate polynomials
+    (:func:`sklstm._kernels._math.madd`) both go through it, so every path that
+    must give the micro-kernel's bits (the one-row product loop) does.
+    """
+    if _HAS_FMA:
+        t = x.type
+        scalar = t.element if isinstance(t, ir.VectorType) else t
+        suffix = "f32" if isinstance(scalar, ir.FloatType) else "f64"
+        if isinstance(t, ir.VectorType):
+            suffix = f"v{t.count}{suffix}"
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(t, [t] * 3), f"llvm.fma.{suffix}")
+        return builder.call(fn, [x, y, z])
+    return builder.fadd(builder.fmul(x, y), z)
+
+
 def _make_ukernel(rows: int, groups: int):
     """Build the micro-kernel intrinsic for a tile of ``rows`` rows and ``groups`` panels.
 
@@ -102,16 +122,6 @@ def _make_ukernel(rows: int, groups: int):
             nvec = NV * groups
             boff = [builder.add(builder.mul(i64(v // NV), pstride), i64(v % NV * vl)) for v in range(nvec)]
             coff = [builder.add(builder.mul(i64(v // NV), cstride), i64(v % NV * vl)) for v in range(nvec)]
-            if _HAS_FMA:
-                fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty] * 3),
-                                                     f"llvm.fma.v{vl}f{bits}")
-
-                def madd(x, y, z):
-                    return builder.call(fma, [x, y, z])
-            else:  # separate multiply and add: slower, still one fixed order
-
-                def madd(x, y, z):
-                    return builder.fadd(builder.fmul(x, y), z)
 
             zero = ir.Constant(vty, None)
             undef = ir.Constant(vty, ir.Undefined)
@@ -142,7 +152,7 @@ def _make_ukernel(rows: int, groups: int):
                 sv = builder.shuffle_vector(builder.insert_element(undef, s, ir.Constant(ir.IntType(32), 0)),
                                             undef, splat)
                 for v in range(nvec):
-                    new.append(madd(sv, bv[v], acc[i * nvec + v]))
+                    new.append(emit_madd(builder, sv, bv[v], acc[i * nvec + v]))
             k1 = builder.add(k, i64(1))
             end = builder.block
             k.add_incoming(k1, end)

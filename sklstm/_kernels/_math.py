@@ -16,11 +16,10 @@ argument selects the implementation at compile time.
 import math
 
 import numpy as np
-from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, overload
 
-from ._gemm import _HAS_FMA
+from ._gemm import emit_madd
 
 __all__ = ["tanh_s", "sigmoid_s", "unit", "madd", "prefer_wide_vectors"]
 
@@ -39,8 +38,8 @@ _OPTS = {"error_model": "numpy", "nogil": True, "inline": "always"}
 def madd(typingctx, a, b, c):
     """``a * b + c`` as one fused multiply-add (a single rounding) where the CPU has FMA.
 
-    Without FMA it is a multiplication and an addition: ``llvm.fma`` would be
-    a slow library call there. Always the same instruction for a given CPU,
+    Without FMA it is a multiplication and an addition. The same IR as the
+    matrix-product micro-kernel's (:func:`sklstm._kernels._gemm.emit_madd`),
     in scalar and vector code alike, so kernels that share the formulas give
     bitwise equal results.
     """
@@ -48,11 +47,7 @@ def madd(typingctx, a, b, c):
         return None
 
     def codegen(context, builder, signature, args):
-        if _HAS_FMA:
-            t = args[0].type
-            fn = builder.module.declare_intrinsic("llvm.fma", [t], ir.FunctionType(t, [t, t, t]))
-            return builder.call(fn, args)
-        return builder.fadd(builder.fmul(args[0], args[1]), args[2])
+        return emit_madd(builder, *args)
 
     return a(a, b, c), codegen
 

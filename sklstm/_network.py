@@ -24,7 +24,7 @@ import numpy as np
 from ._kernels.gru import gru_backward, gru_forward
 from ._kernels.head import clip_by_value, global_norm, linear_forward, scale_inplace
 from ._kernels._fpenv import flush_denormals
-from ._kernels._gemm import KC
+from ._kernels._gemm import KC, prepare as prepare_products
 from ._kernels._ops import add_weight_grad, matmul
 from ._kernels.lstm import lstm_backward, lstm_forward, lstm_infer
 from ._kernels.rnn import rnn_backward, rnn_forward
@@ -453,6 +453,7 @@ def loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *, n_thr
     at one thread for the call (see :mod:`sklstm._threads`); with several
     parts, every BLAS is.
     """
+    prepare_products(flat.dtype)
     with flush_denormals():
         B = len(lengths)
         parts = min(int(n_threads), B // _MIN_ROWS_PER_THREAD)
@@ -641,6 +642,7 @@ def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_
     out : ndarray of shape (n, width) or (n, T, width), dtype of ``flat``
     """
     dt = flat.dtype
+    prepare_products(dt)
     v = spec.views(flat)
     n, T = X.shape[0], X.shape[1]
     width = spec.n_outputs if head else spec.head_size
@@ -708,6 +710,7 @@ def input_gradient_norms(spec, flat, X, lengths, y, sample_weight, loss):
         Step t's entry averages over the sequences longer than t.
     """
     dt = flat.dtype
+    prepare_products(dt)
     v = spec.views(flat)
     g = spec.views(np.zeros_like(flat))
     x, lens, perm = sort_batch(X, lengths)

@@ -196,3 +196,33 @@ def test_other_cpu_targets(tmp_path, cpu, features, expect):
                          timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == expect.split()
+
+
+_LAZY = textwrap.dedent("""
+    import numpy as np
+    import sklstm
+    from sklstm._kernels import _gemm
+    assert not _gemm._COMPILED, "import compiled a product"
+    X = np.random.default_rng(0).standard_normal((6, 5, 2)).astype(np.float32)
+    sklstm.LSTMRegressor(hidden_layer_sizes=(3,), max_iter=1).fit(X, X[:, -1, 0]).predict(X)
+    assert sorted(_gemm._COMPILED) == [0], sorted(_gemm._COMPILED)  # float32 only
+    # a kernel called directly, with no prepare(): its first product compiles through the trampoline
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((9, 13)), rng.standard_normal((13, 21))
+    c = np.full((9, 21), np.nan)
+    _gemm.gemm(a, False, b, c, False)
+    assert sorted(_gemm._COMPILED) == [0, 1]
+    assert np.abs(c - a @ b).max() < 1e-12
+    print("ok")
+""")
+
+
+def test_products_compile_per_dtype_on_first_use(tmp_path):
+    """Importing compiles no product; a float32 fit compiles only the float32 one; a kernel
+    called before prepare() still gets a right product (compiled on its first call)."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    for _ in range(2):  # an empty cache, then the filled one (cached callers find the slots)
+        out = subprocess.run([sys.executable, "-c", _LAZY], env=env, capture_output=True, text=True,
+                             timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.split() == ["ok"]

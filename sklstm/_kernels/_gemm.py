@@ -20,12 +20,19 @@ path relies on this (a sequence's prediction does not depend on its batch).
 Very long inner dimensions are cut into blocks of ``KC`` (a function of
 ``K`` only) whose partial sums are added in order.
 
-The product itself (``_core``) is compiled once per dtype as a C callback
-and called by symbol name from :func:`gemm` and :func:`gemm_packed`, which
-only compute strides and allocate scratch. Linked in the usual way, its
+The product itself (``_core``) is compiled once per dtype, when the dtype is
+first used, as a C callback, and called through a function pointer from
+:func:`gemm` and :func:`gemm_packed`, which only compute strides and
+allocate scratch. Linked in the usual way, its
 unrolled tiles were re-optimized inside every kernel that multiplies
 matrices, which doubled the cold compile time of the package.
 """
+
+import ctypes
+import os
+import sys
+import threading
+import traceback
 
 import llvmlite.binding as llvm_binding
 import numba
@@ -37,7 +44,7 @@ from numba.extending import intrinsic
 
 from ._jit import jit
 
-__all__ = ["gemm", "gemm_packed", "packed", "pack_panels", "panel_width", "VECTOR_BYTES", "MR"]
+__all__ = ["gemm", "gemm_packed", "packed", "pack_panels", "panel_width", "prepare", "VECTOR_BYTES", "MR"]
 
 
 def _target_features() -> set:
@@ -352,37 +359,99 @@ def _core(a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate, work, z)
 _CORE_SIG = types.void(*([types.int64] * 13))
 
 
-@cfunc(_CORE_SIG, cache=True, nopython=True, error_model="numpy")
 def _core_f32(a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate, work):
     _core(a, sa_i, sa_k, M, K, b, ldb, packed_b != 0, N, c, ldc, accumulate != 0, work, np.float32(0))
 
 
-@cfunc(_CORE_SIG, cache=True, nopython=True, error_model="numpy")
 def _core_f64(a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate, work):
     _core(a, sa_i, sa_k, M, K, b, ldb, packed_b != 0, N, c, ldc, accumulate != 0, work, np.float64(0))
 
 
-# The kernels call the product by symbol name, not by linking its code: numba re-optimizes
-# every linked callee inside each caller, and the micro-kernel's unrolled tiles made every
-# function that multiplies matrices slow to compile. A cached caller refers to the symbol,
-# which is registered (here, at import) before any caller is loaded.
-_SYMBOLS = {types.float32: "sklstm_gemm_core_f32", types.float64: "sklstm_gemm_core_f64"}
-llvm_binding.add_symbol(_SYMBOLS[types.float32], _core_f32.address)
-llvm_binding.add_symbol(_SYMBOLS[types.float64], _core_f64.address)
+# The kernels call the product through a function pointer, not by linking its code: numba
+# re-optimizes every linked callee inside each caller, and the micro-kernel's unrolled tiles
+# made every function that multiplies matrices slow to compile. A cached caller refers to the
+# pointer's slot by symbol name (registered here, at import, before any caller is loaded) and
+# loads the address from it at each call. The product for a dtype is compiled (or loaded from
+# the cache) only when that dtype is first used: by :func:`prepare`, or failing that by the
+# first call itself, through a trampoline the slot points to until then.
+_DTYPES = (types.float32, types.float64)
+_PY_CORES = (_core_f32, _core_f64)
+_SLOT_SYMBOLS = {types.float32: "sklstm_gemm_core_slot_f32", types.float64: "sklstm_gemm_core_slot_f64"}
+_SLOTS = np.zeros(len(_DTYPES), dtype=np.int64)
+_COMPILED = {}
+_PROTOTYPE = ctypes.CFUNCTYPE(None, *([ctypes.c_int64] * 13))
+
+
+def _load(i: int) -> int:
+    """Compile (or load from the cache) the product for ``_DTYPES[i]``, point its slot at it."""
+    with _LOCK:
+        if i not in _COMPILED:
+            _COMPILED[i] = cfunc(_CORE_SIG, cache=True, nopython=True, error_model="numpy")(_PY_CORES[i])
+            _SLOTS[i] = _COMPILED[i].address
+    return _COMPILED[i].address
+
+
+def _trampoline(i: int):
+    """C callback that compiles the product on its first use (a kernel called before :func:`prepare`)."""
+
+    def first_call(*args):
+        try:
+            _PROTOTYPE(_load(i))(*args)
+        except BaseException:  # a C callback cannot raise: never return with C unwritten
+            traceback.print_exc()
+            sys.stderr.write("sklstm: could not compile the matrix product; aborting\n")
+            sys.stderr.flush()
+            os.abort()
+
+    return _PROTOTYPE(first_call)
+
+
+_LOCK = threading.RLock()
+_TRAMPOLINES = tuple(_trampoline(i) for i in range(len(_DTYPES)))
+for _i, _dt in enumerate(_DTYPES):
+    _SLOTS[_i] = ctypes.cast(_TRAMPOLINES[_i], ctypes.c_void_p).value
+    llvm_binding.add_symbol(_SLOT_SYMBOLS[_dt], _SLOTS.ctypes.data + _i * _SLOTS.itemsize)
+del _i, _dt
+
+
+def prepare(dtype) -> None:
+    """Compile (or load from the cache) the matrix product for ``dtype`` now.
+
+    The kernels would do it on their first product anyway; calling this first
+    keeps compilation (and any error in it) in ordinary Python code, out of a
+    C callback.
+
+    Parameters
+    ----------
+    dtype : numpy dtype
+        ``float32`` or ``float64``; other dtypes are ignored (no kernel takes them).
+    """
+    i = _INDEX.get(dtype)
+    if i is None:
+        i = _INDEX.get(np.dtype(dtype))
+    if i is not None and i not in _COMPILED:
+        _load(i)
+
+
+_INDEX = {np.dtype(numba.np.numpy_support.as_dtype(t)): i for i, t in enumerate(_DTYPES)}
 
 
 @intrinsic
 def _call(typingctx, work, a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate):
-    """Call the compiled ``_core`` for ``work``'s dtype (``work`` is the scratch array,
-    passed as an array so that it stays alive through the call)."""
-    if not isinstance(work, types.Array) or work.dtype not in _SYMBOLS:
+    """Call the compiled ``_core`` for ``work``'s dtype through its slot (``work`` is the
+    scratch array, passed as an array so that it stays alive through the call)."""
+    if not isinstance(work, types.Array) or work.dtype not in _SLOT_SYMBOLS:
         return None
-    name = _SYMBOLS[work.dtype]
+    name = _SLOT_SYMBOLS[work.dtype]
     sig = types.void(work, a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate)
 
     def codegen(context, builder, signature, args):
         i64 = ir.IntType(64)
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i64] * 13), name)
+        fnty = ir.FunctionType(ir.VoidType(), [i64] * 13)
+        slot = builder.module.globals.get(name)
+        if slot is None:
+            slot = ir.GlobalVariable(builder.module, i64, name)  # external: resolved to _SLOTS
+        fn = builder.inttoptr(builder.load(slot), fnty.as_pointer())
         data = context.make_array(signature.args[0])(context, builder, args[0]).data
         vals = [context.cast(builder, v, t, types.int64) for v, t in zip(args[1:], signature.args[1:])]
         builder.call(fn, vals + [builder.ptrtoint(data, i64)])

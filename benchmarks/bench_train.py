@@ -84,7 +84,7 @@ def gemm_peak_gflops(n=1024, repeats=5, threads=1):
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from sklstm._kernels._gemm import gemm
+    from sklstm._kernels._ops import matmul
 
     a = np.ones((n, n), dtype=np.float32)
     t = best_time(lambda: a @ a, 0.5, repeats)
@@ -92,7 +92,7 @@ def gemm_peak_gflops(n=1024, repeats=5, threads=1):
     outs = [np.empty_like(a) for _ in range(threads)]
     with ThreadPoolExecutor(threads) as pool:
         def run():
-            list(pool.map(lambda c: gemm(a, False, a, c, False), outs))
+            list(pool.map(lambda c: matmul(a, a, c, False), outs))
 
         t = best_time(run, 0.5, repeats)
     return blas, threads * 2 * n ** 3 / t / 1e9

@@ -16,8 +16,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sklstm._kernels._gemm import KC, MR, VECTOR_BYTES, gemm, gemm_packed, packed, panel_width
-from sklstm._kernels._ops import add_weight_grad, matmul, step_matmul, step_weights
+from kernel_entry import from_python
+from sklstm._kernels import _gemm, _ops
+from sklstm._kernels._gemm import KC, MR, VECTOR_BYTES
+from sklstm._kernels._ops import add_weight_grad, matmul
+
+# internal helpers (no Python entry point of their own), called through jitted forwarders
+gemm, gemm_packed = from_python(_gemm.gemm), from_python(_gemm.gemm_packed)
+packed, panel_width = from_python(_gemm.packed), from_python(_gemm.panel_width)
+step_matmul, step_weights = from_python(_ops.step_matmul), from_python(_ops.step_weights)
 
 DTYPES = [np.float32, np.float64]
 TOL = {np.float32: 2e-6, np.float64: 1e-13}
@@ -165,8 +172,11 @@ def test_vector_width_follows_target():
 
 _OTHER_TARGET = textwrap.dedent("""
     import numpy as np
+    import numba
     from sklstm._kernels import _gemm
-    from sklstm._kernels._gemm import gemm, gemm_packed, packed
+    gemm = numba.njit(lambda a, t, b, c, acc: _gemm.gemm(a, t, b, c, acc))
+    gemm_packed = numba.njit(lambda a, bp, c, acc: _gemm.gemm_packed(a, bp, c, acc))
+    packed = numba.njit(lambda b: _gemm.packed(b))
     rng = np.random.default_rng(0)
     for dt in (np.float32, np.float64):
         a = rng.standard_normal((11, 300)).astype(dt)
@@ -199,6 +209,7 @@ def test_other_cpu_targets(tmp_path, cpu, features, expect):
 
 
 _LAZY = textwrap.dedent("""
+    import numba
     import numpy as np
     import sklstm
     from sklstm._kernels import _gemm
@@ -210,7 +221,7 @@ _LAZY = textwrap.dedent("""
     rng = np.random.default_rng(1)
     a, b = rng.standard_normal((9, 13)), rng.standard_normal((13, 21))
     c = np.full((9, 21), np.nan)
-    _gemm.gemm(a, False, b, c, False)
+    numba.njit(lambda a, b, c: _gemm.gemm(a, False, b, c, False))(a, b, c)
     assert sorted(_gemm._COMPILED) == [0, 1]
     assert np.abs(c - a @ b).max() < 1e-12
     print("ok")
@@ -226,3 +237,15 @@ def test_products_compile_per_dtype_on_first_use(tmp_path):
                              timeout=600)
         assert out.returncode == 0, out.stderr[-2000:]
         assert out.stdout.split() == ["ok"]
+
+
+@pytest.mark.parametrize("helper", [_ops.zero_rows, _gemm.gemm, _gemm.packed])
+def test_internal_helpers_refuse_calls_from_python(helper):
+    """Helpers compiled without a Python entry point raise instead of crashing when called from Python."""
+    assert helper.targetoptions["no_cpython_wrapper"] and helper.targetoptions["no_cfunc_wrapper"]
+    a = np.ones((2, 2), np.float32)
+    with pytest.raises(TypeError, match="other kernels only"):
+        helper(a, 1) if helper is _ops.zero_rows else helper(a, False, a, a, False) if helper is _gemm.gemm \
+            else helper(a)
+    from_python(_ops.zero_rows)(a, 1)
+    np.testing.assert_array_equal(a, [[1, 1], [0, 0]])

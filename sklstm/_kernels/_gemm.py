@@ -235,13 +235,13 @@ def _itemsize(typingctx, like):
     return types.int64(like), codegen
 
 
-@jit
+@jit(internal=True)
 def panel_width(c):
     """Columns per panel (NV SIMD vectors) for ``c``'s element type (``c`` an array or a scalar)."""
     return NV * VECTOR_BYTES // _itemsize(c)
 
 
-@jit
+@jit(internal=True)
 def _pack(b, ldb, K, j0, N, out, pstride, z):
     """Copy columns ``j0:N`` of B (K rows at address ``b``, row stride ``ldb``) into
     zero-padded panels of width NR at address ``out``, ``pstride`` elements apart."""
@@ -260,7 +260,7 @@ def _pack(b, ldb, K, j0, N, out, pstride, z):
                 dst[o + j] = 0
 
 
-@jit
+@jit(internal=True)
 def pack_panels(b, out):
     """Copy ``b`` (K, N) into column panels ``out`` (P, K, NR), zero-padding the last one.
 
@@ -276,7 +276,7 @@ def pack_panels(b, out):
     _pack(_addr(b), b.strides[0] // it, K, 0, N, _addr(out), K * out.shape[2], out)
 
 
-@jit
+@jit(internal=True)
 def _panels(K, a, sa_i, sa_k, M, b, ldb, pstride, n_panels, c, ldc, accumulate, z):
     """``C[:, :n_panels*NR] (+)= A @ B`` over whole panels; ``a``, ``b``, ``c`` are addresses."""
     it = _itemsize(z)
@@ -301,7 +301,7 @@ def _panels(K, a, sa_i, sa_k, M, b, ldb, pstride, n_panels, c, ldc, accumulate, 
             p += ROW_GROUP if whole else 1
 
 
-@jit
+@jit(internal=True)
 def _core(a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate, work, z):
     """The whole product on addresses (compiled once per dtype as a C callback, see ``_call``).
 
@@ -460,7 +460,7 @@ def _call(typingctx, work, a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, acc
     return sig, codegen
 
 
-@jit
+@jit(internal=True)
 def _work_size(M, K, N, nr, packed_b):
     """Scratch elements ``_core`` needs: rows for the last partial panel, and the copied panels of B."""
     rows = M * nr if N % nr else 0
@@ -470,7 +470,7 @@ def _work_size(M, K, N, nr, packed_b):
     return rows + panels * min(K, KC) * nr
 
 
-@jit
+@jit(internal=True)
 def gemm(a, trans_a, b, c, accumulate):
     """``c = op(a) @ b`` (or ``c += ...`` with ``accumulate``) in a fixed order.
 
@@ -505,7 +505,7 @@ def gemm(a, trans_a, b, c, accumulate):
           c.strides[0] // it, accumulate)
 
 
-@jit
+@jit(internal=True)
 def packed(b):
     """``b`` (K, N) packed into new panels by :func:`pack_panels`."""
     K, N = b.shape
@@ -515,7 +515,7 @@ def packed(b):
     return out
 
 
-@jit
+@jit(internal=True)
 def gemm_packed(a, bp, c, accumulate):
     """``c = a @ B`` (or ``c += ...``) with B packed once by :func:`packed` (for products repeated every step).
 

@@ -68,13 +68,13 @@ def add_weight_grad(dg, x, gw):
             gw[i, j] += tmp[j, i]
 
 
-@jit
+@jit(internal=True)
 def step_weights(w):
     """Weights ``w`` (K, N) prepared once for :func:`step_matmul` (packed panels)."""
     return packed(w)
 
 
-@jit
+@jit(internal=True)
 def step_matmul(a, wp, w, out, accumulate, use_blas):
     """``out = a @ w`` (or ``out += a @ w``) for a product repeated every timestep.
 
@@ -108,7 +108,7 @@ def step_matmul(a, wp, w, out, accumulate, use_blas):
 ROW_LOOP_MAX = 8192
 
 
-@jit
+@jit(internal=True)
 def _row_product(a, w, out):
     """``out = a @ w`` for one row, bitwise equal to the micro-kernel's result.
 
@@ -126,7 +126,7 @@ def _row_product(a, w, out):
             out[j] = madd(ak, wk[j], out[j])
 
 
-@jit
+@jit(internal=True)
 def active_rows(lengths, t):
     """Number of leading sequences with ``lengths > t``.
 
@@ -145,7 +145,7 @@ def active_rows(lengths, t):
 # and overlap-checking setitem, which took more than half of the compile time of lstm_forward.
 
 
-@jit
+@jit(internal=True)
 def zero_rows(a, start):
     """``a[start:] = 0`` for a 2-D array ``a``."""
     for i in range(start, a.shape[0]):
@@ -153,7 +153,7 @@ def zero_rows(a, start):
             a[i, j] = 0
 
 
-@jit
+@jit(internal=True)
 def copy_rows(dst, src, start, stop):
     """``dst[start:stop] = src[start:stop]`` for 2-D arrays of the same width."""
     for i in range(start, stop):

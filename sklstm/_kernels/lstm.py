@@ -12,13 +12,16 @@ padded among longer ones. ``xproj`` holds ``x @ W_ih.T + b_ih`` computed
 beforehand as one big product; ``b_hh`` is added inside the step loop.
 The elementwise work of a step is one fused loop per sequence over the
 hidden units (gates, cell update, output), which vectorizes in float32.
+Every gate is ``a * tanh(s * v) + b`` (one multiply-add): the candidate is
+``tanh`` itself and the sigmoid gates ``0.5 * tanh(v / 2) + 0.5``, in float64
+as in float32, so one loop with per-column ``a, s, b`` covers all gates.
 """
 
 import numpy as np
 
 from ._gemm import gemm_packed, pack_panels, panel_width
 from ._jit import jit
-from ._math import prefer_wide_vectors, sigmoid_s, tanh_s, unit
+from ._math import madd, prefer_wide_vectors, tanh_s, unit
 from ._ops import active_rows, copy_rows, step_matmul, step_weights, zero_rows
 
 
@@ -63,14 +66,17 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
     gg = 2 * H if forget else H
     S = cs.shape[0]  # T when the backward pass needs every step, else 1 (inference)
     SG = gates.shape[0]  # T (gates may then be xproj itself, computed in place) or 1
-    # per-column activation: sigmoid everywhere but the candidate block (tanh)
-    scale = np.ones(G, dtype=gates.dtype)
-    alpha = np.ones(G, dtype=gates.dtype)
-    beta = np.zeros(G, dtype=gates.dtype)
+    # per-column activation a * tanh(s * v) + b: sigmoid(v) = 0.5 tanh(v / 2) + 0.5 (sigmoid_s's
+    # own formula, operation for operation) everywhere but the candidate block (tanh itself)
+    one = unit(gates)
+    half = one / (one + one)
+    scale = np.full(G, half, dtype=gates.dtype)
+    alpha = np.full(G, half, dtype=gates.dtype)
+    beta = np.full(G, half, dtype=gates.dtype)
     for j in range(gg, gg + H):
-        scale[j] = 2.0
-        alpha[j] = 2.0
-        beta[j] = -1.0
+        scale[j] = 1.0
+        alpha[j] = 1.0
+        beta[j] = 0.0
     inplace = xproj.ctypes.data == gates.ctypes.data
     copy_rows(h_state, h0, 0, B)
     copy_rows(c_state, c0, 0, B)
@@ -95,10 +101,9 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
                 xp = xproj[t, b]
                 for j in range(G):
                     g[j] = xp[j]
-            # sigmoid, or tanh(x) = 2 sigmoid(2x) - 1 on the candidate block; in place so
-            # that LLVM needs no overlap check between xproj and gates (it would fail)
+            # in place so that LLVM needs no overlap check between xproj and gates (it would fail)
             for j in range(G):
-                g[j] = alpha[j] * sigmoid_s(scale[j] * (g[j] + rb[j] + bhh[j])) + beta[j]
+                g[j] = madd(alpha[j], tanh_s(scale[j] * (g[j] + rb[j] + bhh[j])), beta[j])
             cb = c_state[b]
             gi = g[:H]
             gc = g[gg:gg + H]
@@ -185,7 +190,8 @@ def lstm_infer(x, w_ih_t, b_ih, b_hh, whh_t, lengths, reverse, forget, h0, c0, h
     gc = 2 if forget else 1
     go = G - 1
     one = unit(hs)
-    two = one + one
+    half = one / (one + one)  # stays float32 (one / 2 would be float64)
+    zero = one - one
     copy_rows(h_state, h0, 0, B)
     copy_rows(c_state, c0, 0, B)
     xf = xs.reshape(G, B * H)
@@ -208,12 +214,13 @@ def lstm_infer(x, w_ih_t, b_ih, b_hh, whh_t, lengths, reverse, forget, h0, c0, h
             ib = bi[g, :m]
             hb = bh[g, :m]
             # ((x W_ih + b_ih) + h W_hh) + b_hh: lstm_forward's order of additions
-            if g == gc:  # tanh(v) = 2 sigmoid(2v) - 1, as in lstm_forward
+            # lstm_forward's madd(a, tanh(s * v), b), with a = s = b = 1/2 (sigmoid) or 1, 1, 0
+            if g == gc:
                 for k in range(m):
-                    r[k] = two * sigmoid_s(two * (xx[k] + ib[k] + r[k] + hb[k])) - one
+                    r[k] = madd(one, tanh_s(one * (xx[k] + ib[k] + r[k] + hb[k])), zero)
             else:
                 for k in range(m):
-                    r[k] = sigmoid_s(xx[k] + ib[k] + r[k] + hb[k])
+                    r[k] = madd(half, tanh_s(half * (xx[k] + ib[k] + r[k] + hb[k])), half)
         ri, rf_, rc, ro = rf[gi, :m], rf[gf, :m], rf[gc, :m], rf[go, :m]
         c = cf[:m]
         if forget:

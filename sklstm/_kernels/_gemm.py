@@ -264,6 +264,10 @@ def _pack(b, ldb, K, j0, N, out, pstride, z):
 def pack_panels(b, out):
     """Copy ``b`` (K, N) into column panels ``out`` (P, K, NR), zero-padding the last one.
 
+    The copy runs inside the compiled product (its ``PACK_ONLY`` mode), so
+    the kernels that pack weights do not each carry, and re-optimize, a copy
+    of the packing loops.
+
     Parameters
     ----------
     b : ndarray of shape (K, N)
@@ -273,7 +277,7 @@ def pack_panels(b, out):
     """
     K, N = b.shape
     it = b.itemsize
-    _pack(_addr(b), b.strides[0] // it, K, 0, N, _addr(out), K * out.shape[2], out)
+    _call(out, 0, 0, 0, 0, K, _addr(b), b.strides[0] // it, PACK_ONLY, N, _addr(out), K * out.shape[2], False)
 
 
 @jit(internal=True)
@@ -359,12 +363,23 @@ def _core(a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate, work, z)
 _CORE_SIG = types.void(*([types.int64] * 13))
 
 
+#: ``packed_b`` value of a call that only packs B into panels at C (``ldc`` apart), starting
+#: at column ``a`` (see :func:`pack_panels`)
+PACK_ONLY = 2
+
+
 def _core_f32(a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate, work):
-    _core(a, sa_i, sa_k, M, K, b, ldb, packed_b != 0, N, c, ldc, accumulate != 0, work, np.float32(0))
+    if packed_b == PACK_ONLY:
+        _pack(b, ldb, K, a, N, c, ldc, np.float32(0))
+    else:
+        _core(a, sa_i, sa_k, M, K, b, ldb, packed_b != 0, N, c, ldc, accumulate != 0, work, np.float32(0))
 
 
 def _core_f64(a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate, work):
-    _core(a, sa_i, sa_k, M, K, b, ldb, packed_b != 0, N, c, ldc, accumulate != 0, work, np.float64(0))
+    if packed_b == PACK_ONLY:
+        _pack(b, ldb, K, a, N, c, ldc, np.float64(0))
+    else:
+        _core(a, sa_i, sa_k, M, K, b, ldb, packed_b != 0, N, c, ldc, accumulate != 0, work, np.float64(0))
 
 
 # The kernels call the product through a function pointer, not by linking its code: numba
@@ -438,8 +453,9 @@ _INDEX = {np.dtype(numba.np.numpy_support.as_dtype(t)): i for i, t in enumerate(
 
 @intrinsic
 def _call(typingctx, work, a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate):
-    """Call the compiled ``_core`` for ``work``'s dtype through its slot (``work`` is the
-    scratch array, passed as an array so that it stays alive through the call)."""
+    """Call the compiled product for ``work``'s dtype through its slot (``work`` is the
+    scratch array, passed as an array so that it stays alive through the call; any array
+    of the dtype when ``packed_b`` is ``PACK_ONLY``)."""
     if not isinstance(work, types.Array) or work.dtype not in _SLOT_SYMBOLS:
         return None
     name = _SLOT_SYMBOLS[work.dtype]

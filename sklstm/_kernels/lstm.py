@@ -70,13 +70,14 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
     # own formula, operation for operation) everywhere but the candidate block (tanh itself)
     one = unit(gates)
     half = one / (one + one)
-    scale = np.full(G, half, dtype=gates.dtype)
-    alpha = np.full(G, half, dtype=gates.dtype)
-    beta = np.full(G, half, dtype=gates.dtype)
-    for j in range(gg, gg + H):
-        scale[j] = 1.0
-        alpha[j] = 1.0
-        beta[j] = 0.0
+    scale = np.empty(G, dtype=gates.dtype)
+    alpha = np.empty(G, dtype=gates.dtype)
+    beta = np.empty(G, dtype=gates.dtype)
+    for j in range(G):
+        candidate = gg <= j < gg + H
+        scale[j] = one if candidate else half
+        alpha[j] = one if candidate else half
+        beta[j] = one - one if candidate else half
     inplace = xproj.ctypes.data == gates.ctypes.data
     copy_rows(h_state, h0, 0, B)
     copy_rows(c_state, c0, 0, B)

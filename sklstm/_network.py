@@ -339,6 +339,7 @@ def _stack_forward(spec, v, x, lens, states, use_blas, keep, dropout=0.0, rng=No
 
     Returns ``(top, caches, masks, new_states)``; ``top`` is (T, B, head_size).
     """
+    prepare_products(x.dtype)  # every path to the kernels passes here (streaming prediction too)
     inp = x
     caches, masks, new_states = [], [], []
     for layer in range(len(spec.hidden)):

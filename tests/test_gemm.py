@@ -209,28 +209,44 @@ def test_other_cpu_targets(tmp_path, cpu, features, expect):
 
 
 _LAZY = textwrap.dedent("""
+    import ctypes
+    import warnings
     import numba
     import numpy as np
     import sklstm
     from sklstm._kernels import _gemm
+    warnings.simplefilter("ignore")
     assert not _gemm._COMPILED, "import compiled a product"
     X = np.random.default_rng(0).standard_normal((6, 5, 2)).astype(np.float32)
-    sklstm.LSTMRegressor(hidden_layer_sizes=(3,), max_iter=1).fit(X, X[:, -1, 0]).predict(X)
+    est = sklstm.LSTMRegressor(hidden_layer_sizes=(3,), max_iter=1).fit(X, X[:, -1, 0])
     assert sorted(_gemm._COMPILED) == [0], sorted(_gemm._COMPILED)  # float32 only
+
+    def forget():  # the products not loaded yet, as in a fresh process
+        _gemm._COMPILED.clear()
+        for i, t in enumerate(_gemm._TRAMPOLINES):
+            _gemm._SLOTS[i] = ctypes.cast(t, ctypes.c_void_p).value
+
+    # every public path loads the product in Python (prepare), never in the C trampoline
+    for path in (lambda: est.fit(X, X[:, -1, 0]), lambda: est.predict(X), lambda: est.predict(X[:1]),
+                 lambda: est.stream().step(X[0, 0]), lambda: est.partial_fit(X, X[:, -1, 0])):
+        forget()
+        path()
+        assert sorted(_gemm._COMPILED) == [0] and _gemm._TRAMPOLINE_CALLS == [0, 0], _gemm._TRAMPOLINE_CALLS
     # a kernel called directly, with no prepare(): its first product compiles through the trampoline
     rng = np.random.default_rng(1)
     a, b = rng.standard_normal((9, 13)), rng.standard_normal((13, 21))
     c = np.full((9, 21), np.nan)
     numba.njit(lambda a, b, c: _gemm.gemm(a, False, b, c, False))(a, b, c)
-    assert sorted(_gemm._COMPILED) == [0, 1]
+    assert sorted(_gemm._COMPILED) == [0, 1] and _gemm._TRAMPOLINE_CALLS == [0, 1]
     assert np.abs(c - a @ b).max() < 1e-12
     print("ok")
 """)
 
 
 def test_products_compile_per_dtype_on_first_use(tmp_path):
-    """Importing compiles no product; a float32 fit compiles only the float32 one; a kernel
-    called before prepare() still gets a right product (compiled on its first call)."""
+    """Importing compiles no product; a float32 fit compiles only the float32 one; fit, predict,
+    partial_fit and streaming load it before any kernel runs; a kernel called before
+    prepare() still gets a right product (compiled on its first call)."""
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     for _ in range(2):  # an empty cache, then the filled one (cached callers find the slots)
         out = subprocess.run([sys.executable, "-c", _LAZY], env=env, capture_output=True, text=True,
@@ -249,3 +265,30 @@ def test_internal_helpers_refuse_calls_from_python(helper):
             else helper(a)
     from_python(_ops.zero_rows)(a, 1)
     np.testing.assert_array_equal(a, [[1, 1], [0, 0]])
+
+
+def test_kernel_cache_is_keyed_on_every_kernel_source(tmp_path):
+    """A cached kernel is invalidated when any kernel file changes, not only its own."""
+    import sys as _sys
+
+    from numba.core.registry import CPUDispatcher
+
+    from sklstm._kernels import _jit
+
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_text("x = 1\n")
+    (tmp_path / "notes.txt").write_text("ignored")
+    before = _jit.sources_stamp(str(tmp_path))
+    assert [entry[0] for entry in before] == ["a.py", "b.py"]
+    (tmp_path / "b.py").write_text("x = 22\n")  # another file's size changes
+    assert _jit.sources_stamp(str(tmp_path)) != before
+    assert _jit.sources_stamp(str(tmp_path / "missing")) == ()
+    stamp = _jit._stamp()
+    assert {"_gemm.py", "_ops.py", "lstm.py", "gru.py", "rnn.py", "_math.py"} <= {e[0] for e in stamp}
+    kernels = [obj for mod, m in list(_sys.modules.items()) if mod.startswith("sklstm._kernels.")
+               and not mod.startswith("sklstm._kernels.cuda") for obj in vars(m).values()
+               if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == mod]
+    assert len(kernels) > 20
+    for k in kernels:
+        assert isinstance(k._cache, _jit._KernelFunctionCache), k
+        assert k._cache._impl._locator.get_source_stamp()[1] == stamp

@@ -242,6 +242,33 @@ def test_gate_nonlinearities_are_accurate_odd_and_bounded(dtype):
     assert np.abs(t).max() <= 1.0 and s.min() >= 0.0 and s.max() <= 1.0
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gate_activation_is_sigmoid_or_tanh(dtype):
+    """gate_s with the LSTM kernels' constants: bitwise sigmoid_s / tanh_s in float32, and in
+    float64 the sigmoid keeps its relative accuracy far into the negative tail."""
+    import numba
+
+    from sklstm._kernels._math import gate_s, sigmoid_s, tanh_s
+
+    @numba.njit(error_model="numpy")
+    def run(x, half, one, zero, out):
+        for i in range(x.shape[0]):
+            out[0, i] = gate_s(x[i], half, half, half, False)
+            out[1, i] = gate_s(x[i], one, one, zero, True)
+            out[2, i] = sigmoid_s(x[i])
+            out[3, i] = tanh_s(x[i])
+
+    x = np.concatenate([np.linspace(-60, 60, 100_001), [0.0, -0.0, 1e-30, -1e30]]).astype(dtype)
+    out = np.empty((4, x.size), dtype)
+    run(x, dtype(0.5), dtype(1), dtype(0), out)
+    np.testing.assert_array_equal(out[0], out[2])
+    np.testing.assert_array_equal(out[1], out[3])
+    if dtype == np.float64:
+        neg = (x < -20) & (x > -700)  # the sigmoid underflows to 0 below about -745
+        exact = 1.0 / (1.0 + np.exp(-x[neg]))
+        assert np.abs(out[0, neg] / exact - 1).max() < 1e-14
+
+
 def test_prefer_wide_vectors_gives_512_bit_loops_where_the_cpu_has_them():
     """The function attribute reaches LLVM: a plain loop uses zmm registers on AVX-512 CPUs."""
     import numba

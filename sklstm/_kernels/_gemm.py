@@ -38,11 +38,13 @@ import llvmlite.binding as llvm_binding
 import numba
 import numpy as np
 from llvmlite import ir
-from numba import cfunc, types
+from numba import types
+from numba.core.ccallback import CFunc
+from numba.core.sigutils import normalize_signature
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._jit import jit
+from ._jit import jit, kernel_cache
 
 __all__ = ["gemm", "gemm_packed", "packed", "pack_panels", "panel_width", "prepare", "VECTOR_BYTES", "MR"]
 
@@ -401,8 +403,12 @@ def _load(i: int) -> int:
     """Compile (or load from the cache) the product for ``_DTYPES[i]``, point its slot at it."""
     with _LOCK:
         if i not in _COMPILED:
-            _COMPILED[i] = cfunc(_CORE_SIG, cache=True, nopython=True, error_model="numpy")(_PY_CORES[i])
-            _SLOTS[i] = _COMPILED[i].address
+            compiled = CFunc(_PY_CORES[i], normalize_signature(_CORE_SIG), locals={},
+                             options={"nopython": True, "error_model": "numpy"})
+            compiled._cache = kernel_cache(_PY_CORES[i])  # what cache=True does, keyed on every kernel file
+            compiled.compile()
+            _SLOTS[i] = compiled.address
+            _COMPILED[i] = compiled
     return _COMPILED[i].address
 
 
@@ -410,6 +416,7 @@ def _trampoline(i: int):
     """C callback that compiles the product on its first use (a kernel called before :func:`prepare`)."""
 
     def first_call(*args):
+        _TRAMPOLINE_CALLS[i] += 1
         try:
             _PROTOTYPE(_load(i))(*args)
         except BaseException:  # a C callback cannot raise: never return with C unwritten
@@ -422,6 +429,7 @@ def _trampoline(i: int):
 
 
 _LOCK = threading.RLock()
+_TRAMPOLINE_CALLS = [0] * len(_DTYPES)  # calls that had to compile: none from sklstm's own paths (tested)
 _TRAMPOLINES = tuple(_trampoline(i) for i in range(len(_DTYPES)))
 for _i, _dt in enumerate(_DTYPES):
     _SLOTS[_i] = ctypes.cast(_TRAMPOLINES[_i], ctypes.c_void_p).value

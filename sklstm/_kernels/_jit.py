@@ -6,6 +6,11 @@ lets kernels run while other Python threads work, and
 default error model puts on every division (it blocks SIMD). fastmath is
 off: results must not depend on reassociation.
 
+The on-disk cache of every kernel is keyed on all of this package's kernel
+sources (:func:`kernel_cache`), not only on the kernel's own file: numba
+would otherwise keep a cached caller whose callee in another file changed
+(stale code, or a symbol that no longer exists).
+
 Helpers that only other kernels call are compiled with ``internal=True``:
 without the Python and C entry points numba otherwise builds (and
 optimizes, and caches) for every signature of every function. Those
@@ -13,10 +18,78 @@ wrappers were about a tenth of the package's cold compile time, and none of
 them was ever called.
 """
 
+import os
+
 import numba
+from numba.core import caching
 from numba.core.registry import CPUDispatcher
 
-__all__ = ["jit"]
+__all__ = ["jit", "kernel_cache", "sources_stamp"]
+
+_KERNEL_DIR = os.path.dirname(os.path.abspath(__file__))
+_STAMP = []
+
+
+def sources_stamp(directory: str = _KERNEL_DIR) -> tuple:
+    """(name, mtime, size) of every ``.py`` file in ``directory``, sorted: changes when any of them does.
+
+    Parameters
+    ----------
+    directory : str
+        Defaults to the kernels' own directory (``sklstm/_kernels``).
+
+    Returns
+    -------
+    stamp : tuple
+        Empty where the directory cannot be listed (e.g. a zipped install).
+    """
+    try:
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".py"))
+        return tuple((n, st.st_mtime_ns, st.st_size)
+                     for n, st in ((n, os.stat(os.path.join(directory, n))) for n in names))
+    except OSError:
+        return ()
+
+
+def _stamp() -> tuple:
+    if not _STAMP:
+        _STAMP.append(sources_stamp())
+    return _STAMP[0]
+
+
+def _with_kernel_stamp(locator_class):
+    """``locator_class`` whose source stamp also covers every kernel source file."""
+
+    def get_source_stamp(self):
+        return (locator_class.get_source_stamp(self), _stamp())
+
+    return type("Kernel" + locator_class.__name__, (locator_class,), {"get_source_stamp": get_source_stamp})
+
+
+class _KernelCacheImpl(caching.CompileResultCacheImpl):
+    _locator_classes = [_with_kernel_stamp(c) for c in caching.CompileResultCacheImpl._locator_classes]
+
+
+class _KernelFunctionCache(caching.FunctionCache):
+    _impl_class = _KernelCacheImpl
+
+
+def kernel_cache(py_func):
+    """numba's on-disk function cache for ``py_func``, invalidated when any kernel source changes.
+
+    Parameters
+    ----------
+    py_func : function
+        The Python function of a dispatcher or ``cfunc``.
+
+    Returns
+    -------
+    cache : numba.core.caching.FunctionCache
+        Assign it to the dispatcher's ``_cache`` (what ``cache=True`` does
+        with numba's own, per-file cache).
+    """
+    return _KernelFunctionCache(py_func)
+
 
 _OPTIONS = {"nopython": True, "nogil": True, "error_model": "numpy", "fastmath": False}
 
@@ -49,9 +122,10 @@ def jit(func=None, *, internal=False):
     """
     if func is None:
         return lambda f: jit(f, internal=internal)
-    if not internal:
-        return numba.njit(cache=True, **{k: v for k, v in _OPTIONS.items() if k != "nopython"})(func)
-    options = dict(_OPTIONS, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-    dispatcher = _InternalDispatcher(py_func=func, locals={}, targetoptions=options)
-    dispatcher.enable_caching()
+    if internal:
+        options = dict(_OPTIONS, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+        dispatcher = _InternalDispatcher(py_func=func, locals={}, targetoptions=options)
+    else:
+        dispatcher = numba.njit(**{k: v for k, v in _OPTIONS.items() if k != "nopython"})(func)
+    dispatcher._cache = kernel_cache(func)
     return dispatcher

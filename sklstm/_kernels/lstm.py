@@ -12,16 +12,17 @@ padded among longer ones. ``xproj`` holds ``x @ W_ih.T + b_ih`` computed
 beforehand as one big product; ``b_hh`` is added inside the step loop.
 The elementwise work of a step is one fused loop per sequence over the
 hidden units (gates, cell update, output), which vectorizes in float32.
-Every gate is ``a * tanh(s * v) + b`` (one multiply-add): the candidate is
-``tanh`` itself and the sigmoid gates ``0.5 * tanh(v / 2) + 0.5``, in float64
-as in float32, so one loop with per-column ``a, s, b`` covers all gates.
+Every gate is ``_math.gate_s``: in float32 ``a * tanh(s * v) + b`` (one
+multiply-add; the candidate is ``tanh`` itself, the sigmoid gates
+``0.5 * tanh(v / 2) + 0.5``), so one loop with per-column ``a, s, b`` covers
+all gates; in float64 plain ``tanh`` and ``sigmoid``.
 """
 
 import numpy as np
 
 from ._gemm import gemm_packed, pack_panels, panel_width
 from ._jit import jit
-from ._math import madd, prefer_wide_vectors, tanh_s, unit
+from ._math import gate_s, prefer_wide_vectors, tanh_s, unit
 from ._ops import active_rows, copy_rows, step_matmul, step_weights, zero_rows
 
 
@@ -66,8 +67,7 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
     gg = 2 * H if forget else H
     S = cs.shape[0]  # T when the backward pass needs every step, else 1 (inference)
     SG = gates.shape[0]  # T (gates may then be xproj itself, computed in place) or 1
-    # per-column activation a * tanh(s * v) + b: sigmoid(v) = 0.5 tanh(v / 2) + 0.5 (sigmoid_s's
-    # own formula, operation for operation) everywhere but the candidate block (tanh itself)
+    # per-column constants of gate_s: a = s = b = 1/2 (sigmoid) but on the candidate block (tanh)
     one = unit(gates)
     half = one / (one + one)
     scale = np.empty(G, dtype=gates.dtype)
@@ -104,7 +104,7 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
                     g[j] = xp[j]
             # in place so that LLVM needs no overlap check between xproj and gates (it would fail)
             for j in range(G):
-                g[j] = madd(alpha[j], tanh_s(scale[j] * (g[j] + rb[j] + bhh[j])), beta[j])
+                g[j] = gate_s(g[j] + rb[j] + bhh[j], alpha[j], scale[j], beta[j], gg <= j < gg + H)
             cb = c_state[b]
             gi = g[:H]
             gc = g[gg:gg + H]
@@ -215,13 +215,13 @@ def lstm_infer(x, w_ih_t, b_ih, b_hh, whh_t, lengths, reverse, forget, h0, c0, h
             ib = bi[g, :m]
             hb = bh[g, :m]
             # ((x W_ih + b_ih) + h W_hh) + b_hh: lstm_forward's order of additions
-            # lstm_forward's madd(a, tanh(s * v), b), with a = s = b = 1/2 (sigmoid) or 1, 1, 0
+            # lstm_forward's gate_s, with a = s = b = 1/2 (sigmoid) or 1, 1, 0 (tanh)
             if g == gc:
                 for k in range(m):
-                    r[k] = madd(one, tanh_s(one * (xx[k] + ib[k] + r[k] + hb[k])), zero)
+                    r[k] = gate_s(xx[k] + ib[k] + r[k] + hb[k], one, one, zero, True)
             else:
                 for k in range(m):
-                    r[k] = madd(half, tanh_s(half * (xx[k] + ib[k] + r[k] + hb[k])), half)
+                    r[k] = gate_s(xx[k] + ib[k] + r[k] + hb[k], half, half, half, False)
         ri, rf_, rc, ro = rf[gi, :m], rf[gf, :m], rf[gc, :m], rf[go, :m]
         c = cf[:m]
         if forget:

@@ -292,3 +292,42 @@ def test_kernel_cache_is_keyed_on_every_kernel_source(tmp_path):
     for k in kernels:
         assert isinstance(k._cache, _jit._KernelFunctionCache), k
         assert k._cache._impl._locator.get_source_stamp()[1] == stamp
+
+
+_CONCURRENT_FIRST_CALLS = textwrap.dedent("""
+    import threading
+    import numba
+    import numpy as np
+    from sklstm._kernels import _gemm
+
+    product = numba.njit(nogil=True)(lambda a, b, c: _gemm.gemm(a, False, b, c, False))
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((7, 11)), rng.standard_normal((11, 19))
+    product(a[:0], b, np.empty((0, 19)))  # compiles the forwarder; an empty product calls nothing
+    assert not _gemm._COMPILED
+    outs = [np.full((7, 19), np.nan) for _ in range(6)]
+    start = threading.Barrier(len(outs))
+
+    def run(c):
+        start.wait()
+        product(a, b, c)  # no prepare(): the first calls meet in the trampoline, without the GIL
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in outs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(_gemm._COMPILED) == [1] and _gemm._TRAMPOLINE_CALLS[1] >= 1
+    for c in outs:
+        assert np.abs(c - a @ b).max() < 1e-12
+    print("ok", _gemm._TRAMPOLINE_CALLS[1])
+""")
+
+
+def test_concurrent_first_products_compile_once_and_are_right(tmp_path):
+    """Kernels on several threads reaching the not-yet-compiled product at once all get it right."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", _CONCURRENT_FIRST_CALLS], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[0] == "ok"

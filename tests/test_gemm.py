@@ -331,3 +331,22 @@ def test_concurrent_first_products_compile_once_and_are_right(tmp_path):
                          text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[0] == "ok"
+
+
+def test_internal_helpers_compile_per_type_not_per_constant():
+    """Constant arguments reach internal helpers as plain bool/int64: one signature, not one per value."""
+    import numba
+    from numba.core import types
+
+    a = np.ones((3, 4), np.float32)
+    b = np.ones((4, 5), np.float32)
+    c = np.zeros((3, 5), np.float32)
+    numba.njit(lambda a, b, c: _gemm.gemm(a, False, b, c, True))(a, b, c)
+    numba.njit(lambda a, b, c: _gemm.gemm(a, False, b, c, False))(a, b, c)
+    np.testing.assert_array_equal(c, a @ b)
+    numba.njit(lambda c: _ops.zero_rows(c, 0))(c)
+    assert not c.any()
+    for helper in (_gemm.gemm, _ops.zero_rows):
+        assert helper.signatures
+        for sig in helper.signatures:
+            assert not any(isinstance(t, types.Literal) for t in sig), sig

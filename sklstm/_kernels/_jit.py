@@ -21,6 +21,7 @@ them was ever called.
 import os
 
 import numba
+from numba import types
 from numba.core import caching
 from numba.core.registry import CPUDispatcher
 
@@ -95,7 +96,17 @@ _OPTIONS = {"nopython": True, "nogil": True, "error_model": "numpy", "fastmath":
 
 
 class _InternalDispatcher(CPUDispatcher):
-    """A kernel helper compiled without a Python entry point: callable from kernels only."""
+    """A kernel helper compiled without a Python entry point: callable from kernels only.
+
+    It is compiled once per combination of argument *types*: a constant
+    argument (``gemm(a, False, b, c, True)``) is typed as a plain ``bool`` or
+    ``int64``, not as a literal, which numba would compile a signature for
+    per value.
+    """
+
+    def get_call_template(self, args, kws):
+        return super().get_call_template(tuple(types.unliteral(a) for a in args),
+                                         {k: types.unliteral(v) for k, v in kws.items()})
 
     def __call__(self, *args, **kwargs):
         # the compiled code has no Python wrapper: calling it from Python would crash

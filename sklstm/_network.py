@@ -339,7 +339,7 @@ def _stack_forward(spec, v, x, lens, states, use_blas, keep, dropout=0.0, rng=No
 
     Returns ``(top, caches, masks, new_states)``; ``top`` is (T, B, head_size).
     """
-    prepare_products(x.dtype)  # every path to the kernels passes here (streaming prediction too)
+    prepare_products(x.dtype)  # every path to the kernels starts here (fit, predict, streaming, diagnostics)
     inp = x
     caches, masks, new_states = [], [], []
     for layer in range(len(spec.hidden)):
@@ -454,7 +454,6 @@ def loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *, n_thr
     at one thread for the call (see :mod:`sklstm._threads`); with several
     parts, every BLAS is.
     """
-    prepare_products(flat.dtype)
     with flush_denormals():
         B = len(lengths)
         parts = min(int(n_threads), B // _MIN_ROWS_PER_THREAD)
@@ -643,7 +642,6 @@ def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_
     out : ndarray of shape (n, width) or (n, T, width), dtype of ``flat``
     """
     dt = flat.dtype
-    prepare_products(dt)
     v = spec.views(flat)
     n, T = X.shape[0], X.shape[1]
     width = spec.n_outputs if head else spec.head_size
@@ -711,7 +709,6 @@ def input_gradient_norms(spec, flat, X, lengths, y, sample_weight, loss):
         Step t's entry averages over the sequences longer than t.
     """
     dt = flat.dtype
-    prepare_products(dt)
     v = spec.views(flat)
     g = spec.views(np.zeros_like(flat))
     x, lens, perm = sort_batch(X, lengths)

@@ -23,7 +23,7 @@ Very long inner dimensions are cut into blocks of ``KC`` (a function of
 The product itself (``_core``) is compiled once per dtype, when the dtype is
 first used, as a C callback, and called through a function pointer from
 :func:`gemm` and :func:`gemm_packed`, which only compute strides and
-allocate scratch. Linked in the usual way, its
+allocate scratch (and from :func:`pack_panels`, whose copy runs in it too). Linked in the usual way, its
 unrolled tiles were re-optimized inside every kernel that multiplies
 matrices, which doubled the cold compile time of the package.
 """
@@ -308,15 +308,21 @@ def _panels(K, a, sa_i, sa_k, M, b, ldb, pstride, n_panels, c, ldc, accumulate, 
 
 
 @jit(internal=True)
-def _core(a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate, work, z):
+def _core(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate, work, z):
     """The whole product on addresses (compiled once per dtype as a C callback, see ``_call``).
 
     ``C (M, N) (+)= A (M, K) @ B (K, N)`` with ``A[i, k]`` at ``a + (i*sa_i + k*sa_k)``
-    elements, B's rows ``ldb`` apart, or B already in panels (``packed_b``, as
+    elements, B's rows ``ldb`` apart (``mode`` 0), or B already in panels (``mode`` 1, as
     :func:`pack_panels` lays them out), C's rows ``ldc`` apart. ``work`` holds
     :func:`_work_size` elements. Every path goes through the one call of
-    :func:`_panels` below, so the micro-kernels are compiled once.
+    :func:`_panels` below, so the micro-kernels are compiled once. With ``mode``
+    ``PACK_ONLY`` it only packs B's columns from ``a`` on into panels at C, ``ldc``
+    elements apart (:func:`pack_panels`).
     """
+    if mode == PACK_ONLY:
+        _pack(b, ldb, K, a, N, c, ldc, z)
+        return
+    packed_b = mode != 0
     it = _itemsize(z)
     nr = panel_width(z)
     full = N // nr
@@ -365,23 +371,17 @@ def _core(a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate, work, z)
 _CORE_SIG = types.void(*([types.int64] * 13))
 
 
-#: ``packed_b`` value of a call that only packs B into panels at C (``ldc`` apart), starting
-#: at column ``a`` (see :func:`pack_panels`)
+#: ``mode`` of a call of the product that only packs B into panels at C (``ldc`` apart),
+#: starting at column ``a`` (see :func:`pack_panels`)
 PACK_ONLY = 2
 
 
-def _core_f32(a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate, work):
-    if packed_b == PACK_ONLY:
-        _pack(b, ldb, K, a, N, c, ldc, np.float32(0))
-    else:
-        _core(a, sa_i, sa_k, M, K, b, ldb, packed_b != 0, N, c, ldc, accumulate != 0, work, np.float32(0))
+def _core_f32(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate, work):
+    _core(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate != 0, work, np.float32(0))
 
 
-def _core_f64(a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, accumulate, work):
-    if packed_b == PACK_ONLY:
-        _pack(b, ldb, K, a, N, c, ldc, np.float64(0))
-    else:
-        _core(a, sa_i, sa_k, M, K, b, ldb, packed_b != 0, N, c, ldc, accumulate != 0, work, np.float64(0))
+def _core_f64(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate, work):
+    _core(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate != 0, work, np.float64(0))
 
 
 # The kernels call the product through a function pointer, not by linking its code: numba

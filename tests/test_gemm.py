@@ -294,6 +294,50 @@ def test_kernel_cache_is_keyed_on_every_kernel_source(tmp_path):
         assert k._cache._impl._locator.get_source_stamp()[1] == stamp
 
 
+
+def _interleaved_saves(cls, path):
+    """Two processes that both read an empty index, then write in the order that pairs keys with wrong data.
+
+    Each ``save`` is run with the file writes recorded instead of done; the
+    writes are then replayed as: index of A, index of B, data of B, data of A.
+    """
+    from numba.core.caching import IndexDataCacheFile
+
+    files = [cls(cache_path=str(path), filename_base="kernel-1.py311", source_stamp=("s",)) for _ in range(2)]
+    writes = [[], []]
+    for i, (f, key) in enumerate(zip(files, ("key-a", "key-b"))):
+        f._save_index = lambda overloads, i=i: writes[i].append(("index", dict(overloads)))
+        f._save_data = lambda name, data, i=i: writes[i].append(("data", name, data))
+        f.save(key, f"code-of-{key}")
+    plain = IndexDataCacheFile(cache_path=str(path), filename_base="kernel-1.py311", source_stamp=("s",))
+    order = [("index", 0), ("index", 1), ("data", 1), ("data", 0)]
+    for kind, i in order:
+        w = next(w for w in writes[i] if w[0] == kind)
+        if kind == "index":
+            plain._save_index(w[1])
+        else:
+            plain._save_data(w[1], w[2])
+    return cls(cache_path=str(path), filename_base="kernel-1.py311", source_stamp=("s",))
+
+
+def test_cache_race_never_pairs_a_signature_with_another_signatures_code(tmp_path):
+    """Concurrent first saves of two signatures: numba's numbering can swap code, the kernel cache cannot."""
+    from numba.core.caching import IndexDataCacheFile
+
+    from sklstm._kernels import _jit
+
+    (tmp_path / "numba").mkdir()
+    (tmp_path / "ours").mkdir()
+    plain = _interleaved_saves(IndexDataCacheFile, tmp_path / "numba")
+    assert plain.load("key-b") == "code-of-key-a"  # the hazard: key-b's index entry serves key-a's code
+    ours = _interleaved_saves(_jit._KernelCacheFile, tmp_path / "ours")
+    assert ours.load("key-b") == "code-of-key-b"
+    assert ours.load("key-a") in (None, "code-of-key-a")  # at worst the entry is lost (compiled again)
+    ours.save("key-a", "code-of-key-a")  # and a later save restores it without touching key-b
+    assert (ours.load("key-a"), ours.load("key-b")) == ("code-of-key-a", "code-of-key-b")
+    assert len(list((tmp_path / "ours").glob("*.nbc"))) == 2
+
+
 _CONCURRENT_FIRST_CALLS = textwrap.dedent("""
     import threading
     import numba

@@ -18,6 +18,7 @@ wrappers were about a tenth of the package's cold compile time, and none of
 them was ever called.
 """
 
+import hashlib
 import os
 
 import numba
@@ -71,8 +72,36 @@ class _KernelCacheImpl(caching.CompileResultCacheImpl):
     _locator_classes = [_with_kernel_stamp(c) for c in caching.CompileResultCacheImpl._locator_classes]
 
 
+class _KernelCacheFile(caching.IndexDataCacheFile):
+    """numba's index + data files, with one data file name per key.
+
+    numba numbers the data files of a function 1, 2, ... in the order its
+    signatures are first saved, reading and rewriting the index without a
+    lock. Two processes saving different signatures at once can then both
+    pick number 1: the index keeps one process's key while the data file
+    holds the other's code, which a later run loads for the wrong signature.
+    Here the name is a hash of the key, so a race can at worst lose an index
+    entry (that signature is compiled again), never pair a key with another
+    key's code.
+    """
+
+    def save(self, key, data):
+        base = self._index_name[:-len(".nbi")]
+        name = f"{base}.{hashlib.sha256(repr(key).encode()).hexdigest()[:20]}.nbc"
+        self._save_data(name, data)  # data first: an index entry never names a missing file
+        overloads = self._load_index()
+        if overloads.get(key) != name:
+            overloads[key] = name
+            self._save_index(overloads)
+
+
 class _KernelFunctionCache(caching.FunctionCache):
     _impl_class = _KernelCacheImpl
+
+    def __init__(self, py_func):
+        super().__init__(py_func)
+        self._cache_file = _KernelCacheFile(cache_path=self._cache_path, filename_base=self._impl.filename_base,
+                                            source_stamp=self._impl.locator.get_source_stamp())
 
 
 def kernel_cache(py_func):

@@ -294,7 +294,6 @@ def test_kernel_cache_is_keyed_on_every_kernel_source(tmp_path):
         assert k._cache._impl._locator.get_source_stamp()[1] == stamp
 
 
-
 def _interleaved_saves(cls, path):
     """Two processes that both read an empty index, then write in the order that pairs keys with wrong data.
 

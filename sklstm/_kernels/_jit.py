@@ -100,7 +100,8 @@ class _KernelFunctionCache(caching.FunctionCache):
 
     def __init__(self, py_func):
         super().__init__(py_func)
-        self._cache_file = _KernelCacheFile(cache_path=self._cache_path, filename_base=self._impl.filename_base,
+        self._cache_file = _KernelCacheFile(cache_path=self._cache_path,
+                                            filename_base=self._impl.filename_base,
                                             source_stamp=self._impl.locator.get_source_stamp())
 
 

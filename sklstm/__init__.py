@@ -5,6 +5,7 @@ from importlib.metadata import PackageNotFoundError, version
 from ._base import StreamingPredictor
 from ._classifier import GRUClassifier, LSTMClassifier
 from ._features import RecurrentFeatures
+from ._precompile import precompile
 from ._regressor import GRURegressor, LSTMRegressor
 from .persistence import load, save
 
@@ -14,4 +15,4 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = ["LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor", "RecurrentFeatures",
-           "StreamingPredictor", "save", "load", "__version__"]
+           "StreamingPredictor", "save", "load", "precompile", "__version__"]

@@ -7,6 +7,9 @@ Commands
     variable-length sequences, test accuracy next to an MLP baseline.
 ``python -m sklstm demo {vowels,tagging,airline,adding,stream} [--seed S]``
     One application each; ``adding`` takes ``--lag`` and ``--epochs``.
+``python -m sklstm compile [--dtype float32 [float64]] [--jobs N]``
+    Compile every kernel now, on all cores, into numba's on-disk cache (the
+    first fit on a new machine otherwise compiles them one by one).
 """
 
 from __future__ import annotations
@@ -37,15 +40,37 @@ def main(argv=None) -> int:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--epochs", type=int, default=None, help="override the demo's epoch budget")
     demo.add_argument("--lag", type=int, default=100, help="adding problem: sequence length")
+    comp = sub.add_parser("compile", help="compile every kernel now into numba's on-disk cache")
+    comp.add_argument("--dtype", nargs="+", default=["float32"], choices=["float32", "float64"],
+                      help="the estimators' dtype(s) (default: float32)")
+    comp.add_argument("--jobs", type=int, default=-1, help="processes to use (default: -1, every CPU)")
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["demo"])
+    if args.command == "compile":
+        return _compile(args.dtype, args.jobs)
     kwargs = {"seed": args.seed}
     if args.epochs is not None and args.name != "stream":
         kwargs["epochs"] = args.epochs
     if args.name == "adding":
         kwargs["lag"] = args.lag
     DEMOS[args.name](**kwargs)
+    return 0
+
+
+def _compile(dtypes, jobs) -> int:
+    import time
+
+    from ._precompile import precompile
+
+    for dtype in dtypes:
+        t0 = time.perf_counter()
+        try:
+            precompile(dtype, n_jobs=jobs)
+        except ValueError as exc:
+            print(f"python -m sklstm compile: error: {exc}", file=sys.stderr)
+            return 2
+        print(f"{dtype} kernels compiled and cached in {time.perf_counter() - t0:.1f} s")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""``sklstm.precompile`` / ``python -m sklstm compile``: every kernel compiled ahead, in parallel processes."""
+"""``sklstm.precompile`` and ``python -m sklstm compile``: every kernel compiled ahead, in parallel."""
 
 import os
 import subprocess

@@ -5,7 +5,8 @@
 "warm" is a tiny LSTMRegressor fit + predict in a new process whose numba
 cache is already filled (the usual case after the first run); "cold" compiles
 every kernel for float32 - four cells, three solvers, fit and predict - into
-an empty cache directory.
+an empty cache directory, on first use (one kernel after the other) and
+through ``sklstm.precompile`` with 1 and with every CPU's process.
 """
 
 from __future__ import annotations
@@ -47,13 +48,22 @@ for cell in ("lstm", "lstm1997", "gru", "rnn"):
 print(time.perf_counter() - t0)
 """
 
+PRECOMPILE = """
+import sys, time
+import sklstm
+t0 = time.perf_counter()
+sklstm.precompile("float32", n_jobs=int(sys.argv[1]))
+print(time.perf_counter() - t0)
+"""
 
-def run(code: str, cache: str) -> tuple[float, str]:
+
+def run(code: str, cache: str, *args: str) -> tuple[float, str]:
     import time
 
     env = dict(os.environ, NUMBA_CACHE_DIR=cache)
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True,
+                         check=True)
     return time.perf_counter() - t0, out.stdout.strip()
 
 
@@ -64,6 +74,13 @@ def main():
         wall, compile_s = run(COLD, cache)
         print(f"cold cache, compile every float32 kernel (4 cells x 3 solvers, fit + predict): "
               f"{float(compile_s):.1f} s ({wall:.1f} s wall with imports)")
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    for jobs in sorted({1, cpus}):
+        with tempfile.TemporaryDirectory() as cache:
+            wall, compile_s = run(PRECOMPILE, cache, str(jobs))
+            print(f"cold cache, sklstm.precompile('float32', n_jobs={jobs}): {float(compile_s):.1f} s "
+                  f"({wall:.1f} s wall with imports)")
+    with tempfile.TemporaryDirectory() as cache:
         run(WARM, cache)  # fills the cache for the tiny model's exact signatures
         for _ in range(3):
             wall, parts = run(WARM, cache)

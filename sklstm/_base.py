@@ -204,7 +204,7 @@ class BaseRecurrent(BaseEstimator, ABC):
             if "features, but" in msg:
                 raise ValueError(f"{msg} {_LAYOUT_HINT}") from None
             raise
-        Xp = np.ascontiguousarray(X2, dtype=dt)[:, None, :]
+        Xp = _network.writable(np.ascontiguousarray(X2, dtype=dt))[:, None, :]
         return Xp, np.ones(Xp.shape[0], dtype=np.int64)
 
     @staticmethod
@@ -250,6 +250,19 @@ class BaseRecurrent(BaseEstimator, ABC):
             self._validate_params()
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
+    def _own_arrays(self):
+        """Writable copies of the weights and optimizer state where they are read-only.
+
+        A model loaded memory-mapped (``joblib.load(f, mmap_mode="r")``) has
+        read-only arrays; training on goes on in copies (the file is never
+        written).
+        """
+        self.coefs_flat_ = _network.writable(self.coefs_flat_)
+        state = getattr(self, "_optimizer", None)
+        for name, value in (vars(state).items() if state is not None else ()):
+            if isinstance(value, np.ndarray):
+                setattr(state, name, _network.writable(value))
+
     def _fit(self, X, y, sample_weight, incremental, classes=None):
         self._device_for_training()
         if y is None:
@@ -257,6 +270,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         first = not (incremental or self.warm_start) or not hasattr(self, "coefs_flat_")
         if not first:
             self._check_unchanged_architecture()
+            self._own_arrays()
         Xp, lengths = self._validate_X(X, reset=first)
         n = Xp.shape[0]
         try:
@@ -909,8 +923,8 @@ class StreamingPredictor:
                              f"{np.shape(x_t)}")
         if not np.isfinite(x).all():
             raise ValueError("x_t contains NaN or infinity")
-        xb = np.ascontiguousarray(x, dtype=est.coefs_flat_.dtype).reshape(1, 1, -1)
-        v = est._spec.views(est.coefs_flat_)
+        xb = np.array(x, dtype=est.coefs_flat_.dtype).reshape(1, 1, -1)  # a writable copy
+        v = est._spec.views(_network.writable(est.coefs_flat_))
         top, _, _, self._states = _network._stack_forward(
             est._spec, v, xb, np.ones(1, dtype=np.int64), self._states, False, False)
         self.n_steps_ += 1

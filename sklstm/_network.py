@@ -206,6 +206,15 @@ def _has_cell_state(cell: str) -> bool:
     return cell in ("lstm", "lstm1997")
 
 
+def writable(a: np.ndarray) -> np.ndarray:
+    """``a``, or a copy of it where it is read-only (a memory-mapped model or input).
+
+    The kernels are compiled for writable arrays only: a read-only one would
+    make numba compile every kernel a second time, for that signature.
+    """
+    return a if a.flags.writeable else a.copy()
+
+
 def _tc(a: np.ndarray) -> np.ndarray:
     """C-contiguous transpose of a 2-D array."""
     return np.ascontiguousarray(a.T)
@@ -642,7 +651,7 @@ def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_
     out : ndarray of shape (n, width) or (n, T, width), dtype of ``flat``
     """
     dt = flat.dtype
-    v = spec.views(flat)
+    v = spec.views(writable(flat))
     n, T = X.shape[0], X.shape[1]
     width = spec.n_outputs if head else spec.head_size
     lengths = np.asarray(lengths, dtype=np.int64)
@@ -709,7 +718,7 @@ def input_gradient_norms(spec, flat, X, lengths, y, sample_weight, loss):
         Step t's entry averages over the sequences longer than t.
     """
     dt = flat.dtype
-    v = spec.views(flat)
+    v = spec.views(writable(flat))
     g = spec.views(np.zeros_like(flat))
     x, lens, perm = sort_batch(X, lengths)
     B, T = lens.shape[0], x.shape[0]

@@ -138,6 +138,8 @@ def _padded3d(X, dtype):
             "one timestep and one feature."
         )
     X = np.ascontiguousarray(X)
+    if not X.flags.writeable:  # e.g. memory-mapped: kernels are compiled for writable arrays only
+        X = X.copy()
     lengths = np.empty(n, dtype=np.int64)
     if scan_padded(X, lengths) < 0:  # fast path: one compiled pass, no temporaries
         if (lengths == T).all():

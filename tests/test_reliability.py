@@ -196,3 +196,41 @@ def test_predict_batches_on_threads_are_bitwise_equal_to_one_thread(rng):
     finally:
         numba.set_num_threads(before)
     np.testing.assert_array_equal(one, many)
+
+
+def test_memory_mapped_model_and_read_only_inputs(rng, tmp_path):
+    """joblib's mmap_mode="r" model predicts, streams and trains on; read-only X is accepted.
+
+    Each goes through the kernels' one writable-array signature: no second
+    compile per kernel, and training on a loaded model no longer hits a numba
+    typing error on its read-only optimizer state. The file is not written.
+    """
+    import joblib
+    from numba import types
+
+    from sklstm._kernels import head, lstm, optim, scan
+
+    X = rng.standard_normal((9, 5, 3)).astype(np.float32)
+    y = X[:, -1, 0]
+    est = LSTMRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, y)
+    path = tmp_path / "model.joblib"
+    joblib.dump(est, path)
+    saved = path.read_bytes()
+    loaded = joblib.load(path, mmap_mode="r")
+    assert not loaded.coefs_flat_.flags.writeable
+    Xr = X.copy()
+    Xr.flags.writeable = False
+    np.testing.assert_array_equal(loaded.predict(Xr), est.predict(X))
+    np.testing.assert_array_equal(loaded.predict(Xr[:1]), est.predict(X[:1]))
+    assert np.isfinite(loaded.stream().step(X[0, 0]))
+    flat = LSTMRegressor(hidden_layer_sizes=(4,), max_iter=1, random_state=0)
+    X2 = X[:, 0].copy()
+    X2.flags.writeable = False
+    flat.fit(X2, y).predict(X2)
+    loaded.partial_fit(Xr, y)
+    assert not np.array_equal(loaded.coefs_flat_, est.coefs_flat_)
+    assert path.read_bytes() == saved
+    for kernel in (lstm.lstm_forward, lstm.lstm_backward, lstm.lstm_infer, head.linear_forward,
+                   scan.scan_padded, optim.adam_update):
+        for sig in kernel.signatures:
+            assert all(t.mutable for t in sig if isinstance(t, types.Array)), (kernel, sig)

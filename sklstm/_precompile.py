@@ -10,8 +10,8 @@ lock, so threads cannot share the work.
 processes that compile into the same cache; this process then loads what
 the workers left there. The workers import only :mod:`sklstm._kernels`
 (numpy and numba, not scikit-learn), so they start in about half a second.
-If a worker fails, or the cache cannot be written, this process compiles
-whatever is missing itself: the result is the same, only slower.
+If a worker fails, this process warns and compiles whatever is missing
+itself: the result is the same, only slower.
 
 Every kernel has exactly one signature per dtype (inputs are converted to one
 canonical form before they reach a kernel), listed in :data:`KERNELS`; a
@@ -22,10 +22,14 @@ points compile.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import subprocess
 import sys
+import tempfile
+import warnings
 
+import numba
 import numpy as np
 from numba import types
 
@@ -60,21 +64,35 @@ KERNELS = (
 
 _DTYPES = {"float32": types.float32, "float64": types.float64}
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+#: seconds a worker may take before it is stopped (a cold compile takes 5-20 s)
+_WORKER_TIMEOUT = 900
 
 # A worker imports the kernels without running sklstm/__init__.py (which imports scikit-learn):
-# the package is registered as a bare namespace over its own directory.
+# the package is registered as a bare namespace over its own directory. Its import path is the
+# caller's (argv[2]), not the current directory that ``-c`` would put first.
 _WORKER = """
-import sys, types
+import json, sys, types
+sys.path[:] = [p for p in json.loads(sys.argv[2]) if p]
 package = types.ModuleType("sklstm")
 package.__path__ = [sys.argv[1]]
 sys.modules["sklstm"] = package
 from sklstm._precompile import compile_here
-compile_here(sys.argv[2], sys.argv[3:])
+compile_here(sys.argv[3], sys.argv[4:])
 """
 
 
+def _applicable():
+    """The :data:`KERNELS` entries this machine uses (the MXCSR kernels exist on x86 only)."""
+    from ._kernels._fpenv import _X86
+
+    return [k for k in KERNELS if _X86 or k[0] != "_fpenv"]
+
+
 def _dtype_name(dtype) -> str:
-    name = np.dtype(dtype).name
+    try:
+        name = None if dtype is None else np.dtype(dtype).name
+    except TypeError:
+        name = None
     if name not in _DTYPES:
         raise ValueError(f"dtype must be float32 or float64 (the kernels' dtypes), got {dtype!r}")
     return name
@@ -112,40 +130,79 @@ def compile_here(dtype, names=None) -> None:
     dtype : str or numpy dtype
         ``float32`` or ``float64``.
     names : list of str, optional
-        ``"module.function"`` entries of :data:`KERNELS`; all of them by default.
+        ``"module.function"`` entries of :data:`KERNELS`, compiled in this
+        order; all of this machine's entries by default.
     """
     name = _dtype_name(dtype)
-    table = {f"{m}.{f}": (m, f, kinds) for m, f, kinds, _ in KERNELS}
+    table = {f"{m}.{f}": (m, f, kinds) for m, f, kinds, _ in _applicable()}
     for entry in table if names is None else names:
         module, function, kinds = table[entry]
         kernel = _kernel(module, function)
         if function == "prepare":
             kernel(np.dtype(name))
-        elif hasattr(kernel, "compile"):  # not with NUMBA_DISABLE_JIT=1 (plain Python functions)
+        else:
             kernel.compile(signature(kinds, name))
 
 
-def _share(jobs: int) -> list:
-    """The kernels split into ``jobs`` groups of about equal cost, in the order each group compiles them.
-
-    Largest first onto the lightest group. The first group (this process)
-    starts with the cell kernels, which compile most of the shared helpers
-    and save them to the cache; the others start with the kernels that need
-    none of those helpers, so that by the time they reach a cell kernel they
-    load the helpers instead of compiling them a second time.
-    """
-    groups = [[_HELPERS if i == 0 else 0, []] for i in range(jobs)]
-    for module, function, _, cost in sorted(KERNELS, key=lambda k: -k[3]):
-        lightest = min(groups, key=lambda g: g[0])
-        lightest[0] += cost
-        lightest[1].append((module in _CELLS, cost, f"{module}.{function}"))
-    shares = [sorted(entries, reverse=i == 0) for i, (_, entries) in enumerate(groups) if entries]
-    return [[entry for _, _, entry in share] for share in shares]
-
-
 _CELLS = ("lstm", "gru", "rnn")
-#: the cost of the helpers the first cell kernel compiles (in the first group)
+#: the kernel that uses the most shared helpers, and their cost: the first group compiles them
+_FIRST = "lstm_forward"
 _HELPERS = 12
+
+
+def _share(jobs: int) -> list:
+    """The kernels split into at most ``jobs`` groups of about equal cost, in each group's order.
+
+    The first group (this process) starts with ``lstm_forward``: compiling
+    it compiles most of the shared helpers and saves them to the cache. The
+    rest go largest first onto the lightest group; the other groups start
+    with the kernels that need none of those helpers, so that by the time
+    they reach a cell kernel they load the helpers instead of compiling
+    them again. There are never more groups than kernels.
+    """
+    entries = sorted(_applicable(), key=lambda k: -k[3])
+    first = next(k for k in entries if k[1] == _FIRST)
+    groups = [[first[3] + _HELPERS, [first]]] + [[0, []] for _ in range(max(1, jobs) - 1)]
+    for entry in entries:
+        if entry is not first:
+            lightest = min(groups, key=lambda g: g[0])
+            lightest[0] += entry[3]
+            lightest[1].append(entry)
+
+    def order(i, share):
+        rest = sorted(share[1 if i == 0 else 0:], key=lambda k: (k[0] in _CELLS, k[3]), reverse=i == 0)
+        return ([first] if i == 0 else []) + rest
+
+    return [[f"{k[0]}.{k[1]}" for k in order(i, share)] for i, (_, share) in enumerate(groups) if share]
+
+
+def _n_processes(n_jobs) -> int:
+    if n_jobs is None:
+        return 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)):
+        raise TypeError(f"n_jobs must be an int or None, got {n_jobs!r}")
+    if n_jobs == 0:
+        raise ValueError("n_jobs == 0 has no meaning: use a positive count, or -1 for every CPU")
+    from joblib import cpu_count  # scikit-learn's dependency; counts the CPUs this process may use
+
+    return int(n_jobs) if n_jobs > 0 else max(1, cpu_count() + 1 + int(n_jobs))
+
+
+def _worker_env() -> dict:
+    """The environment of a worker: numba settings changed in this process carry over."""
+    env = dict(os.environ)
+    for var, value in (("NUMBA_CACHE_DIR", numba.config.CACHE_DIR), ("NUMBA_CPU_NAME", numba.config.CPU_NAME),
+                       ("NUMBA_CPU_FEATURES", numba.config.CPU_FEATURES)):
+        if value:
+            env[var] = str(value)
+    return env
+
+
+def _can_start_workers() -> bool:
+    # a frozen application, or a host program embedding Python (uwsgi, a plug-in host), is not an
+    # interpreter that takes -c
+    exe = os.path.basename(sys.executable or "").lower()
+    return not getattr(sys, "frozen", False) and exe.startswith(("python", "pypy"))
 
 
 def precompile(dtype="float32", n_jobs=-1) -> None:
@@ -153,51 +210,88 @@ def precompile(dtype="float32", n_jobs=-1) -> None:
 
     The kernels are otherwise compiled one by one on their first use (the
     first ``fit`` and ``predict`` on a new machine, or after an upgrade) and
-    then loaded from numba's on-disk cache. Call this once, for example while
-    building a container image or before timing code, to pay that cost on all
-    cores at once. ``python -m sklstm compile`` does the same from a shell.
+    then loaded from numba's on-disk cache. Call this once, for example
+    before timing code or as a set-up step, to pay that cost on all cores at
+    once. ``python -m sklstm compile`` does the same from a shell. The CUDA
+    kernels (``device="cuda"``) are not included.
 
     Parameters
     ----------
     dtype : {"float32", "float64"} or numpy dtype, default="float32"
         The ``dtype`` parameter of the estimators that will be used.
-    n_jobs : int, default=-1
-        Number of processes, this one included; ``-1`` uses every CPU this
-        process may run on. ``1`` compiles here only.
+    n_jobs : int or None, default=-1
+        Number of processes, this one included, as in joblib: ``-1`` uses
+        every CPU this process may run on, ``-2`` all but one, and so on;
+        ``None`` or ``1`` compiles here only. At most one process per kernel
+        (about 20) is used.
+
+    Returns
+    -------
+    None
 
     Raises
     ------
     ValueError
-        If ``dtype`` is not float32 or float64, or ``n_jobs`` is 0 or below -1.
+        If ``dtype`` is not float32 or float64, or ``n_jobs`` is 0.
+    TypeError
+        If ``n_jobs`` is not an int or None.
+
+    Warns
+    -----
+    RuntimeWarning
+        When a worker process fails (its exit status and last error lines
+        are in the message); this process then compiles its share itself.
+
+    See Also
+    --------
+    LSTMRegressor, LSTMClassifier : their ``dtype`` parameter.
 
     Notes
     -----
-    Worker processes write into the same numba cache directory as this
-    process (``NUMBA_CACHE_DIR`` where it is set). If they cannot, or fail,
-    this process compiles the missing kernels itself.
+    Workers use this process's interpreter, import path and numba settings
+    (``NUMBA_CACHE_DIR``, ``NUMBA_CPU_NAME``) and write into the same cache.
+    numba's cache is keyed by the CPU model and is found next to the package,
+    or in a user cache directory where that is read-only, or in
+    ``NUMBA_CACHE_DIR``: run it as the user, and on the kind of machine,
+    that will fit the models.
+
+    Examples
+    --------
+    >>> import sklstm
+    >>> sklstm.precompile("float32", n_jobs=2)  # doctest: +SKIP
     """
     name = _dtype_name(dtype)
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
-        raise ValueError(f"n_jobs must be a positive int or -1, got {n_jobs!r}")
-    if n_jobs == -1:
-        n_jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    groups = _share(int(n_jobs))
-    workers = []
-    # a frozen application's executable is not an interpreter that takes -c: compile here only
-    for names in groups[1:] if sys.executable and not getattr(sys, "frozen", False) else ():
-        try:
-            workers.append(subprocess.Popen([sys.executable, "-c", _WORKER, _PACKAGE_DIR, name, *names],
-                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.DEVNULL))
-        except OSError:  # no interpreter to start (e.g. an embedded Python): compile here
-            break
+    jobs = _n_processes(n_jobs)
+    if numba.config.DISABLE_JIT:  # nothing is compiled with NUMBA_DISABLE_JIT=1
+        return
+    groups = _share(jobs)
+    workers = []  # (process, stderr file)
     try:
+        for names in groups[1:] if _can_start_workers() else ():
+            err = tempfile.TemporaryFile()
+            try:
+                workers.append((subprocess.Popen(
+                    [sys.executable, "-c", _WORKER, _PACKAGE_DIR, json.dumps(sys.path), name, *names],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=_worker_env()), err))
+            except OSError:  # the interpreter cannot be started: compile here
+                err.close()
+                break
         compile_here(name, groups[0])
-    except BaseException:  # an error or Ctrl-C here: do not leave the workers compiling
-        for w in workers:
-            w.kill()
-        raise
-    finally:
-        for w in workers:
-            w.wait()
+        for w, err in workers:
+            try:
+                w.wait(timeout=_WORKER_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                w.kill()
+                w.wait()
+            if w.returncode != 0:
+                err.seek(0)
+                tail = err.read()[-2000:].decode(errors="replace").strip()
+                warnings.warn(f"sklstm.precompile: a worker process failed (exit status {w.returncode}); "
+                              f"compiling its kernels here instead. {tail}", RuntimeWarning, stacklevel=2)
+    finally:  # an error or Ctrl-C (here or while waiting) must not leave workers compiling
+        for w, err in workers:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+            err.close()
     compile_here(name)  # loads what the workers compiled; compiles anything they did not

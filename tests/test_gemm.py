@@ -291,6 +291,7 @@ def test_kernel_cache_is_keyed_on_every_kernel_source(tmp_path):
     assert len(kernels) > 20
     for k in kernels:
         assert isinstance(k._cache, _jit._KernelFunctionCache), k
+        assert isinstance(k._cache._cache_file, _jit._KernelCacheFile), k  # the race-free file naming
         assert k._cache._impl._locator.get_source_stamp()[1] == stamp
 
 

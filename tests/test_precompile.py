@@ -1,5 +1,6 @@
 """``sklstm.precompile`` and ``python -m sklstm compile``: every kernel compiled ahead, in parallel."""
 
+import json
 import os
 import subprocess
 import sys
@@ -14,7 +15,8 @@ from sklstm.__main__ import main
 # Every entry point of the estimators, float32, with tiny sizes: together they call every kernel of
 # the table (matmul: the second layer's input gradient; clip_by_value/scale_inplace: clipping).
 _EXERCISE = textwrap.dedent("""
-    import json, sys, warnings
+    import json, os, sys, tempfile, warnings
+    import joblib
     import numpy as np
     import numba.core.event as ev
     compiled = []
@@ -26,7 +28,7 @@ _EXERCISE = textwrap.dedent("""
     ev.register("numba:compile", Listener())
     import sklstm
     from sklstm import _precompile
-    from sklstm._kernels._gemm import _TRAMPOLINE_CALLS
+    from sklstm._kernels import _gemm
     warnings.simplefilter("ignore")
     rng = np.random.default_rng(0)
     X = rng.standard_normal((8, 6, 3)).astype(np.float32)
@@ -36,17 +38,34 @@ _EXERCISE = textwrap.dedent("""
         for solver in ("adam", "sgd", "rmsprop"):
             est = sklstm.LSTMRegressor(hidden_layer_sizes=(4, 3), cell=cell, solver=solver, max_iter=2,
                                        clip_value=0.5, clip_norm=1e-3, random_state=0).fit(X, X[:, 0, 1])
-            est.predict(X), est.predict(X[:1])
+            est.predict(X), est.predict(X[:1]), est.stream().step(X[1, 0])
         clf = sklstm.LSTMClassifier(hidden_layer_sizes=(4,), cell=cell, bidirectional=True, max_iter=2,
                                     random_state=0).fit(X, y)
         clf.predict_proba(X), clf.partial_fit(X, y)
-    used = {}
-    for module, function, kinds, _ in _precompile.KERNELS:
+    # read-only inputs and a memory-mapped model use the same signatures
+    Xr = X.copy()
+    Xr.flags.writeable = False
+    path = os.path.join(tempfile.mkdtemp(), "m.joblib")
+    joblib.dump(est, path)
+    loaded = joblib.load(path, mmap_mode="r")
+    loaded.predict(Xr), loaded.predict(Xr[:1]), loaded.stream().step(Xr[1, 0])
+    loaded.partial_fit(Xr, X[:, 0, 1])
+    X2 = X[1:, 0].copy()
+    X2.flags.writeable = False
+    sklstm.LSTMRegressor(hidden_layer_sizes=(4,), max_iter=1).fit(X2, X2[:, 0]).predict(X2)
+    used, loaded_only = {}, {}
+    for module, function, kinds, _ in _precompile._applicable():
         kernel = _precompile._kernel(module, function)
-        if function != "prepare":
-            used[f"{module}.{function}"] = [list(s) == list(_precompile.signature(kinds, "float32"))
-                                            for s in kernel.signatures]
-    print(json.dumps({"compiled": compiled, "used": used, "trampoline": int(_TRAMPOLINE_CALLS[0])}))
+        if function == "prepare":
+            continue
+        used[f"{module}.{function}"] = [list(s) == list(_precompile.signature(kinds, "float32"))
+                                        for s in kernel.signatures]
+        loaded_only[f"{module}.{function}"] = (sum(kernel.stats.cache_hits.values()) > 0
+                                               and not any(kernel.stats.cache_misses.values()))
+    product = _gemm._COMPILED[_gemm._INDEX[np.dtype(np.float32)]]
+    print(json.dumps({"compiled": compiled, "used": used, "loaded_only": loaded_only,
+                      "product_loaded": product._cache_hits > 0,
+                      "trampoline": int(_gemm._TRAMPOLINE_CALLS[0])}))
 """)
 
 
@@ -65,36 +84,75 @@ def test_precompile_in_two_processes_leaves_nothing_to_compile(tmp_path):
     listed signature, and none is left out.
     """
     import json
+    import re
 
-    _run("import sklstm; sklstm.precompile('float32', n_jobs=2)", tmp_path)
+    _run("import sklstm, warnings; warnings.simplefilter('error'); sklstm.precompile('float32', n_jobs=2)",
+         tmp_path)
     report = json.loads(_run(_EXERCISE, tmp_path).strip().splitlines()[-1])
     assert report["compiled"] == []  # nothing compiled: all loaded from the cache the workers filled
-    assert report["trampoline"] == 0
+    assert report["product_loaded"] and report["trampoline"] == 0
     for name, matches in report["used"].items():
         assert matches == [True], (name, matches)  # called, with exactly the table's signature
+        assert report["loaded_only"][name], name
+    data = [f.name for f in tmp_path.rglob("*.nbc")]
+    assert data and all(re.search(r"\.[0-9a-f]{20}\.nbc$", name) for name in data)  # one file per key
+
+
+def test_worker_compiles_its_share_without_scikit_learn(tmp_path):
+    share = ["head.global_norm", "optim.sgd_update"]
+    code = _precompile._WORKER + "\nprint('sklearn' in sys.modules, 'sklstm._base' in sys.modules)\n"
+    out = _run(code, tmp_path, _precompile._PACKAGE_DIR, json.dumps(sys.path), "float64", *share)
+    assert out.split() == ["False", "False"]
+    index = sorted(f.name.split("-")[0] for f in tmp_path.rglob("*.nbi"))
+    assert index == ["head.global_norm", "optim.sgd_update"]
 
 
 def test_share_covers_every_kernel_once_and_orders_groups():
-    for jobs in (1, 2, 3, 64):
+    names = sorted(f"{m}.{f}" for m, f, _, _ in _precompile._applicable())
+    for jobs in (1, 2, 3, 8, 64):
         groups = _precompile._share(jobs)
-        flat = [name for g in groups for name in g]
-        assert sorted(flat) == sorted(f"{m}.{f}" for m, f, _, _ in _precompile.KERNELS)
-        assert len(groups) == min(jobs, len(_precompile.KERNELS))
-        if jobs == 2:
-            assert groups[0][0].split(".")[0] in _precompile._CELLS  # this process compiles the helpers
-            assert groups[1][0].split(".")[0] not in _precompile._CELLS  # the worker starts elsewhere
+        assert sorted(name for g in groups for name in g) == names
+        assert len(groups) == min(jobs, len(names)) and all(groups)
+        assert groups[0][0] == "lstm.lstm_forward"  # this process compiles the shared helpers first
+    two = _precompile._share(2)
+    assert two[1][0].split(".")[0] not in _precompile._CELLS  # the worker starts elsewhere
     cost = {f"{m}.{f}": c for m, f, _, c in _precompile.KERNELS}
-    two = [sum(cost[n] for n in g) for g in _precompile._share(2)]
-    assert abs(two[0] + _precompile._HELPERS - two[1]) <= max(cost.values())
+    loads = [sum(cost[n] for n in g) for g in two]
+    assert abs(loads[0] + _precompile._HELPERS - loads[1]) <= max(cost.values())
 
 
-def test_failed_workers_are_made_up_for_here(monkeypatch):
+def test_x86_only_kernels_are_left_out_elsewhere(monkeypatch):
+    from sklstm._kernels import _fpenv
+
+    monkeypatch.setattr(_fpenv, "_X86", False)
+    assert all(m != "_fpenv" for m, *_ in _precompile._applicable())
+    assert all(not n.startswith("_fpenv.") for g in _precompile._share(2) for n in g)
+    monkeypatch.setattr(_fpenv, "_X86", True)
+    assert sum(m == "_fpenv" for m, *_ in _precompile._applicable()) == 2
+
+
+def test_failed_workers_warn_and_are_made_up_for_here(monkeypatch):
     calls = []
-    monkeypatch.setattr(_precompile, "_WORKER", "import sys; sys.exit(3)")
+    monkeypatch.setattr(_precompile, "_WORKER", "import sys; sys.stderr.write('boom'); sys.exit(3)")
     monkeypatch.setattr(_precompile, "compile_here", lambda dtype, names=None: calls.append((dtype, names)))
-    sklstm.precompile("float64", n_jobs=2)
+    with pytest.warns(RuntimeWarning, match=r"exit status 3\).*boom"):
+        sklstm.precompile("float64", n_jobs=2)
     assert calls[0] == ("float64", _precompile._share(2)[0])
     assert calls[-1] == ("float64", None)  # everything: loads what exists, compiles what the worker did not
+
+
+def test_one_process_starts_no_worker(monkeypatch):
+    def no_popen(*args, **kwargs):
+        raise AssertionError("a worker was started")
+
+    monkeypatch.setattr(_precompile.subprocess, "Popen", no_popen)
+    calls = []
+    monkeypatch.setattr(_precompile, "compile_here", lambda dtype, names=None: calls.append(names))
+    for n_jobs in (1, None):
+        sklstm.precompile("float32", n_jobs=n_jobs)
+    monkeypatch.setattr(_precompile.sys, "executable", "/usr/bin/uwsgi")  # not an interpreter: no worker
+    sklstm.precompile("float32", n_jobs=4)
+    assert len(calls) == 6
 
 
 def test_error_here_stops_the_workers(monkeypatch):
@@ -115,17 +173,29 @@ def test_error_here_stops_the_workers(monkeypatch):
     assert started and all(p.returncode is not None for p in started)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"dtype": "int64"}, "float32 or float64"),
-    ({"dtype": "float16"}, "float32 or float64"),
-    ({"n_jobs": 0}, "n_jobs"),
-    ({"n_jobs": -2}, "n_jobs"),
-    ({"n_jobs": 1.5}, "n_jobs"),
-    ({"n_jobs": True}, "n_jobs"),
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"dtype": "int64"}, ValueError, "float32 or float64"),
+    ({"dtype": "float16"}, ValueError, "float32 or float64"),
+    ({"dtype": "bogus"}, ValueError, "float32 or float64"),
+    ({"dtype": None}, ValueError, "float32 or float64"),
+    ({"n_jobs": 0}, ValueError, "n_jobs"),
+    ({"n_jobs": 1.5}, TypeError, "n_jobs"),
+    ({"n_jobs": True}, TypeError, "n_jobs"),
+    ({"n_jobs": "2"}, TypeError, "n_jobs"),
 ])
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         sklstm.precompile(**kwargs)
+
+
+def test_n_jobs_counts_like_joblib():
+    from joblib import cpu_count
+
+    assert _precompile._n_processes(None) == 1
+    assert _precompile._n_processes(3) == 3
+    assert _precompile._n_processes(-1) == cpu_count()
+    assert _precompile._n_processes(-2) == max(1, cpu_count() - 1)
+    assert _precompile._n_processes(-1000) == 1
 
 
 def test_signature_kinds():
@@ -140,5 +210,7 @@ def test_signature_kinds():
 def test_command_line(capsys):
     assert main(["compile", "--jobs", "1"]) == 0  # the test session's kernels are cached: this loads them
     assert "float32 kernels compiled and cached in" in capsys.readouterr().out
-    assert main(["compile", "--jobs", "0"]) == 2
-    assert "n_jobs must be" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compile", "--jobs", "0"])
+    assert exit_info.value.code == 2
+    assert "--jobs must be" in capsys.readouterr().err

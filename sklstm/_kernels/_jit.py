@@ -80,14 +80,18 @@ class _KernelCacheFile(caching.IndexDataCacheFile):
     lock. Two processes saving different signatures at once can then both
     pick number 1: the index keeps one process's key while the data file
     holds the other's code, which a later run loads for the wrong signature.
-    Here the name is a hash of the key, so a race can at worst lose an index
-    entry (that signature is compiled again), never pair a key with another
-    key's code.
+    Here the name is a hash of the key (with numba's version and the kernel
+    sources' stamp), so a race can at worst lose an index entry (that
+    signature is compiled again), never pair a key with another key's code.
+    The data file is written before the index that names it.
     """
 
     def save(self, key, data):
         base = self._index_name[:-len(".nbi")]
-        name = f"{base}.{hashlib.sha256(repr(key).encode()).hexdigest()[:20]}.nbc"
+        # the numba version and the kernels' source stamp are in the name too: a process running other
+        # kernel sources (or another numba) writes other files, never code this index could pair
+        digest = hashlib.sha256(repr((self._version, self._source_stamp, key)).encode()).hexdigest()
+        name = f"{base}.{digest[:20]}.nbc"
         self._save_data(name, data)  # data first: an index entry never names a missing file
         overloads = self._load_index()
         if overloads.get(key) != name:

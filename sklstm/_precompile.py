@@ -148,6 +148,8 @@ _CELLS = ("lstm", "gru", "rnn")
 #: the kernel that uses the most shared helpers, and their cost: the first group compiles them
 _FIRST = "lstm_forward"
 _HELPERS = 12
+#: a worker's start (imports) and end (saving its last kernel, exit), in the same units
+_STARTUP = 10
 
 
 def _share(jobs: int) -> list:
@@ -162,7 +164,7 @@ def _share(jobs: int) -> list:
     """
     entries = sorted(_applicable(), key=lambda k: -k[3])
     first = next(k for k in entries if k[1] == _FIRST)
-    groups = [[first[3] + _HELPERS, [first]]] + [[0, []] for _ in range(max(1, jobs) - 1)]
+    groups = [[first[3] + _HELPERS, [first]]] + [[_STARTUP, []] for _ in range(max(1, jobs) - 1)]
     for entry in entries:
         if entry is not first:
             lightest = min(groups, key=lambda g: g[0])

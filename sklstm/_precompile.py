@@ -200,6 +200,11 @@ def _worker_env() -> dict:
     return env
 
 
+def _import_path() -> str:
+    """This process's ``sys.path`` for a worker (JSON; entries that are not paths are left out)."""
+    return json.dumps([os.fspath(p) for p in sys.path if isinstance(p, (str, os.PathLike))])
+
+
 def _can_start_workers() -> bool:
     # a frozen application, or a host program embedding Python (uwsgi, a plug-in host), is not an
     # interpreter that takes -c
@@ -273,7 +278,7 @@ def precompile(dtype="float32", n_jobs=-1) -> None:
             err = tempfile.TemporaryFile()
             try:
                 workers.append((subprocess.Popen(
-                    [sys.executable, "-c", _WORKER, _PACKAGE_DIR, json.dumps(sys.path), name, *names],
+                    [sys.executable, "-c", _WORKER, _PACKAGE_DIR, _import_path(), name, *names],
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=_worker_env()), err))
             except OSError:  # the interpreter cannot be started: compile here
                 err.close()

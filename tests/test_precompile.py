@@ -188,6 +188,11 @@ def test_bad_arguments(kwargs, error, match):
         sklstm.precompile(**kwargs)
 
 
+def test_import_path_of_workers(monkeypatch, tmp_path):
+    monkeypatch.setattr(_precompile.sys, "path", ["", str(tmp_path), tmp_path / "sub", None])
+    assert json.loads(_precompile._import_path()) == ["", str(tmp_path), str(tmp_path / "sub")]
+
+
 def test_n_jobs_counts_like_joblib():
     from joblib import cpu_count
 

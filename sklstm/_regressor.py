@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import RegressorMixin
-from sklearn.metrics import r2_score
 
 from ._base import BaseRecurrent
 from ._sequences import check_targets_per_step
@@ -163,6 +162,8 @@ class LSTMRegressor(RegressorMixin, BaseRecurrent):
             raise ValueError("regressor state is inconsistent")
 
     def _validation_score(self, Xp, lengths, y_enc):
+        from sklearn.metrics import r2_score  # imported where used, as RegressorMixin.score does
+
         pred = self._raw_output(Xp, lengths).astype(np.float64)
         if self.return_sequences:
             valid = np.arange(pred.shape[1])[None, :] < lengths[:, None]
@@ -215,6 +216,8 @@ class LSTMRegressor(RegressorMixin, BaseRecurrent):
         pred = np.concatenate([out[i, :L] for i, L in enumerate(lengths)])
         truth = np.concatenate([np.asarray(a, dtype=np.float64).reshape(len(a), -1) for a in ys])
         w = None if sample_weight is None else np.repeat(np.asarray(sample_weight, dtype=float), lengths)
+        from sklearn.metrics import r2_score
+
         return float(r2_score(truth, pred.reshape(len(truth), -1), sample_weight=w))
 
 

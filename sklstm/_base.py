@@ -25,7 +25,7 @@ from ._kernels._fpenv import flush_denormals
 from ._losses import output_activation
 from ._network import NetworkSpec
 from ._optimizers import make_optimizer
-from ._sequences import SEQUENCE_FORMS, _physical_memory, check_sequences, is_sequence_input
+from ._sequences import SEQUENCE_FORMS, _physical_memory, check_sequences, is_sequence_input, writable
 from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _num_samples, validate_data
 from ._threads import compute_threads
 from .exceptions import DivergenceWarning, TrainingInterruptedWarning
@@ -203,7 +203,7 @@ class BaseRecurrent(BaseEstimator, ABC):
             if "features, but" in msg:
                 raise ValueError(f"{msg} {_LAYOUT_HINT}") from None
             raise
-        Xp = _network.writable(np.ascontiguousarray(X2, dtype=dt))[:, None, :]
+        Xp = writable(np.ascontiguousarray(X2, dtype=dt))[:, None, :]
         return Xp, np.ones(Xp.shape[0], dtype=np.int64)
 
     @staticmethod
@@ -256,11 +256,11 @@ class BaseRecurrent(BaseEstimator, ABC):
         read-only arrays; training on goes on in copies (the file is never
         written).
         """
-        self.coefs_flat_ = _network.writable(self.coefs_flat_)
+        self.coefs_flat_ = writable(self.coefs_flat_)
         state = getattr(self, "_optimizer", None)
         for name, value in (vars(state).items() if state is not None else ()):
             if isinstance(value, np.ndarray):
-                setattr(state, name, _network.writable(value))
+                setattr(state, name, writable(value))
 
     def _fit(self, X, y, sample_weight, incremental, classes=None):
         self._device_for_training()
@@ -925,7 +925,7 @@ class StreamingPredictor:
         if not np.isfinite(x).all():
             raise ValueError("x_t contains NaN or infinity")
         xb = np.array(x, dtype=est.coefs_flat_.dtype).reshape(1, 1, -1)  # a writable copy
-        v = est._spec.views(_network.writable(est.coefs_flat_))
+        v = est._spec.views(writable(est.coefs_flat_))
         top, _, _, self._states = _network._stack_forward(
             est._spec, v, xb, np.ones(1, dtype=np.int64), self._states, False, False)
         self.n_steps_ += 1

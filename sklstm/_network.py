@@ -29,6 +29,7 @@ from ._kernels._ops import add_weight_grad, matmul
 from ._kernels.lstm import lstm_backward, lstm_forward, lstm_infer
 from ._kernels.rnn import rnn_backward, rnn_forward
 from ._losses import loss_and_output_grad
+from ._sequences import writable
 from ._threads import compute_threads, single_threaded_step_blas
 
 __all__ = ["NetworkSpec", "CELL_GATES"]
@@ -204,15 +205,6 @@ def _sfx(layer: int, d: int) -> str:
 
 def _has_cell_state(cell: str) -> bool:
     return cell in ("lstm", "lstm1997")
-
-
-def writable(a: np.ndarray) -> np.ndarray:
-    """``a``, or a copy of it where it is read-only (a memory-mapped model or input).
-
-    The kernels are compiled for writable arrays only: a read-only one would
-    make numba compile every kernel a second time, for that signature.
-    """
-    return a if a.flags.writeable else a.copy()
 
 
 def _tc(a: np.ndarray) -> np.ndarray:

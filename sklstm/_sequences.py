@@ -129,6 +129,15 @@ def _ragged(X, dtype):
     return out, lengths
 
 
+def writable(a: np.ndarray) -> np.ndarray:
+    """``a``, or a copy of it where it is read-only (a memory-mapped model or input).
+
+    The kernels are compiled for writable arrays only: a read-only one would
+    make numba compile every kernel a second time, for that signature.
+    """
+    return a if a.flags.writeable else a.copy()
+
+
 def _padded3d(X, dtype):
     X = _as_numeric(X, dtype, "X")
     n, T, F = X.shape
@@ -137,9 +146,7 @@ def _padded3d(X, dtype):
             f"Found array with shape {X.shape}; a 3D X needs at least one sequence, "
             "one timestep and one feature."
         )
-    X = np.ascontiguousarray(X)
-    if not X.flags.writeable:  # e.g. memory-mapped: kernels are compiled for writable arrays only
-        X = X.copy()
+    X = writable(np.ascontiguousarray(X))
     lengths = np.empty(n, dtype=np.int64)
     if scan_padded(X, lengths) < 0:  # fast path: one compiled pass, no temporaries
         if (lengths == T).all():

@@ -67,16 +67,15 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
     gg = 2 * H if forget else H
     S = cs.shape[0]  # T when the backward pass needs every step, else 1 (inference)
     SG = gates.shape[0]  # T (gates may then be xproj itself, computed in place) or 1
-    # per-column constants of gate_s: a = s = b = 1/2 (sigmoid) but on the candidate block (tanh)
+    # per-column constants of gate_s: a = s = b = 1/2 (sigmoid) but on the candidate block (tanh:
+    # a = s = 1, b = 0); a and s are always equal, so one array serves both
     one = unit(gates)
     half = one / (one + one)
     scale = np.empty(G, dtype=gates.dtype)
-    alpha = np.empty(G, dtype=gates.dtype)
     beta = np.empty(G, dtype=gates.dtype)
     for j in range(G):
         candidate = gg <= j < gg + H
         scale[j] = one if candidate else half
-        alpha[j] = one if candidate else half
         beta[j] = one - one if candidate else half
     inplace = xproj.ctypes.data == gates.ctypes.data
     copy_rows(h_state, h0, 0, B)
@@ -104,7 +103,7 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
                     g[j] = xp[j]
             # in place so that LLVM needs no overlap check between xproj and gates (it would fail)
             for j in range(G):
-                g[j] = gate_s(g[j] + rb[j] + bhh[j], alpha[j], scale[j], beta[j], gg <= j < gg + H)
+                g[j] = gate_s(g[j] + rb[j] + bhh[j], scale[j], scale[j], beta[j], gg <= j < gg + H)
             cb = c_state[b]
             gi = g[:H]
             gc = g[gg:gg + H]

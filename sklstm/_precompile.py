@@ -273,13 +273,13 @@ def precompile(dtype="float32", n_jobs=-1) -> None:
         return
     groups = _share(jobs)
     workers = []  # (process, stderr file)
+    command, env = [sys.executable, "-c", _WORKER, _PACKAGE_DIR, _import_path(), name], _worker_env()
     try:
         for names in groups[1:] if _can_start_workers() else ():
             err = tempfile.TemporaryFile()
             try:
-                workers.append((subprocess.Popen(
-                    [sys.executable, "-c", _WORKER, _PACKAGE_DIR, _import_path(), name, *names],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=_worker_env()), err))
+                workers.append((subprocess.Popen([*command, *names], stdin=subprocess.DEVNULL,
+                                                 stdout=subprocess.DEVNULL, stderr=err, env=env), err))
             except OSError:  # the interpreter cannot be started: compile here
                 err.close()
                 break

@@ -5,7 +5,9 @@ The rule (CONTRACT.md, "Input"):
 * numeric ndarray, 3D ``(n, T, F)``: n sequences of T steps; trailing
   all-NaN steps mark a shorter sequence; NaN/inf elsewhere is an error;
 * list/tuple (or 1-D object ndarray) whose elements are ndarrays, each
-  ``(T_i, F)`` or ``(T_i,)``: ragged sequences;
+  ``(T_i, F)`` or ``(T_i,)``: ragged sequences; a list holding arrays and
+  items that are not (``None``, a nested list) which numpy cannot stack into
+  one block is a TypeError naming the first such item;
 * 2D arrays, DataFrames, nested lists of scalars: tabular rows, each a
   one-step sequence ``(n, 1, F)``;
 * any other array-like is converted with ``np.asarray`` and routed by ndim.
@@ -28,17 +30,47 @@ SEQUENCE_FORMS = (
 )
 
 
-def _is_list_of_arrays(X) -> bool:
+def _items(X):
+    """The items of a list, tuple or 1-D object ndarray (None for any other X)."""
     if isinstance(X, (list, tuple)):
-        return len(X) > 0 and all(isinstance(s, np.ndarray) for s in X)
+        return X
     if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1:
-        return X.size > 0 and all(isinstance(s, np.ndarray) for s in X)
-    return False
+        return list(X)
+    return None
+
+
+def _is_list_of_arrays(X) -> bool:
+    items = _items(X)
+    return bool(items) and all(isinstance(s, np.ndarray) for s in items)
+
+
+def _is_broken_list_of_arrays(X) -> bool:
+    """A list holding numpy arrays and something else that numpy cannot stack into a block (None, ...)."""
+    items = _items(X)
+    if not items or not any(isinstance(s, np.ndarray) for s in items):
+        return False
+    try:
+        return np.asarray(X, dtype=object).ndim == 1
+    except (ValueError, TypeError):
+        return True
+
+
+def _raise_for_non_array_item(X):
+    """Name the first item of a list of sequences that is not a numpy array (when there is one)."""
+    items = _items(X)
+    if not items or not any(isinstance(s, np.ndarray) for s in items):
+        return
+    for i, s in enumerate(items):
+        if not isinstance(s, np.ndarray):
+            what = "None" if s is None else f"of type {type(s).__name__}, not a numpy array"
+            raise TypeError(
+                f"X[{i}] is {what}; a list of sequences must hold numpy arrays only, each of shape "
+                f"(n_timesteps_i, n_features) or (n_timesteps_i,). sklstm accepts {SEQUENCE_FORMS}.")
 
 
 def is_sequence_input(X) -> bool:
     """True when X is read as sequences (3D or ragged), False for tabular rows."""
-    if _is_list_of_arrays(X):
+    if _is_list_of_arrays(X) or _is_broken_list_of_arrays(X):
         return True
     if hasattr(X, "iloc") or hasattr(X, "columns"):
         return False
@@ -199,12 +231,15 @@ def check_sequences(X, dtype=np.float32):
         try:
             X = np.asarray(X)
         except ValueError as exc:
+            _raise_for_non_array_item(X)
             raise ValueError(
                 f"Could not read X as an array ({exc}); nested lists of unequal lengths are "
                 f"ambiguous: pass a list of numpy arrays for ragged sequences. Expected {SEQUENCE_FORMS}."
             ) from None
-    if X.dtype == object and X.ndim == 1 and _is_list_of_arrays(list(X)):
-        return _ragged(list(X), dtype)
+    if X.dtype == object and X.ndim == 1:
+        if _is_list_of_arrays(X):
+            return _ragged(list(X), dtype)
+        _raise_for_non_array_item(X)
     if X.ndim != 3:
         raise ValueError(f"Expected {SEQUENCE_FORMS}; got an array with {X.ndim} dimension(s) and shape {X.shape}.")
     return _padded3d(X, dtype)

@@ -127,3 +127,39 @@ def test_listed_bad_inputs_have_clear_messages(rng):
     clf.fit(X, y)
     with pytest.raises(ValueError, match="features"):
         clf.predict(X[:, :, :1])
+
+
+@pytest.mark.parametrize("X,bad", [
+    ([np.ones((3, 2)), None], r"X\[1\] is None"),
+    ([None, np.ones((3, 2))], r"X\[0\] is None"),
+    (np.array([np.ones((3, 2)), None], dtype=object), r"X\[1\] is None"),
+    ((np.ones((3, 2)), [[1.0, 2.0]]), r"X\[1\] is of type list"),
+    ([np.ones((2, 3)), [1.0, None]], r"X\[1\] is of type list"),
+    ([np.ones(4), 5], r"X\[1\] is of type int"),
+])
+def test_a_list_of_sequences_with_a_non_array_item_names_the_item(X, bad):
+    """Not numpy's "inhomogeneous shape" message: the bad item's index, and the accepted forms."""
+    from sklstm.preprocessing import SequenceScaler
+
+    fitted = LSTMRegressor(hidden_layer_sizes=(2,), max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted.fit([np.ones((3, 2)), np.ones((2, 2))], [1.0, 2.0])
+    for call in (lambda: LSTMRegressor(max_iter=1).fit(X, [1.0, 2.0]), lambda: fitted.predict(X),
+                 lambda: SequenceScaler().fit(X)):
+        with pytest.raises(TypeError, match=bad) as info:
+            call()
+        assert "inhomogeneous" not in str(info.value)
+        assert "a list of 2D arrays (n_timesteps_i, n_features)" in str(info.value)  # the accepted forms
+
+
+def test_lists_that_numpy_stacks_keep_working(rng):
+    """A list mixing arrays and nested lists of equal shape is still one block (3D, or 2D rows)."""
+    X3 = [np.ones((3, 2)), np.zeros((3, 2)).tolist()]
+    reg = LSTMRegressor(hidden_layer_sizes=(2,), max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg.fit(X3, [1.0, 2.0])
+        assert reg.n_features_in_ == 2 and reg.predict(X3).shape == (2,)
+        rows = [np.array([1.0, 2.0]), [3.0, 4.0]]
+        assert reg.fit(rows, [1.0, 2.0]).n_features_in_ == 2

@@ -2,7 +2,7 @@
 
 One step = forward + BPTT + Adam update on one batch, float32, MSE loss on a
 dense head over h_n, as in ``bench_train.py``. The sklstm GPU step is the
-estimators' own (:class:`sklstm._cuda_network.DeviceTrainer`: data, weights
+estimators' own (:class:`sklstm._backend.CudaBackend`: data, weights
 and optimizer state on the device, the loss read back each step). torch runs
 with TF32 off, so both do full float32 arithmetic. Needs a GPU and
 ``pip install "sklstm[cuda]" torch``; see DEVELOPERS.md for reaching one.
@@ -28,8 +28,9 @@ SMOKE = [(4, 3, 2, 3)]
 
 def sklstm_gpu_step(cell, B, T, F, H):
     """A closure running one GPU training step; returns (step, seconds of the first call)."""
-    from sklstm._cuda_network import DeviceTrainer
+    from sklstm._backend import CudaBackend
     from sklstm._network import NetworkSpec
+    from sklstm._objectives import Batch, RecurrentObjective
     from sklstm._optimizers import AdamOptimizer
 
     rng = np.random.default_rng(0)
@@ -37,13 +38,12 @@ def sklstm_gpu_step(cell, B, T, F, H):
     flat = spec.init_params(rng, np.float32)
     opt = AdamOptimizer(flat.size, np.float32, 1e-4)
     X = rng.standard_normal((B, T, F)).astype(np.float32)
-    trainer = DeviceTrainer(spec, flat, opt, X, np.full(B, T, dtype=np.int64), rng.standard_normal((B, 1)),
-                            np.ones(B), "squared_error")
+    data = Batch(X, np.full(B, T, dtype=np.int64), rng.standard_normal((B, 1)), np.ones(B))
+    trainer = CudaBackend(RecurrentObjective(spec, "squared_error"), flat, opt, data, B)
     idx = np.arange(B)
 
     def step():
-        loss, outcome = trainer.step(idx)  # reads the loss back: synchronises
-        assert outcome == "ok", outcome
+        trainer.step(idx, rng)  # reads the loss back: synchronises; raises Diverged on a non-finite step
 
     t0 = time.perf_counter()
     step()

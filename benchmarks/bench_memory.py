@@ -33,7 +33,8 @@ if cfg["who"] == "torch":
         torch.nn.functional.mse_loss(head(h[-1]), yt).backward()
         opt.step()
 else:
-    from sklstm._network import NetworkSpec, Workspace, loss_and_grad
+    from sklstm._network import NetworkSpec, Workspace
+    from sklstm._objectives import Batch, RecurrentObjective, TrainOptions
     from sklstm._optimizers import AdamOptimizer
     spec = NetworkSpec("lstm", F, (H,), False, 1)
     flat = spec.init_params(rng, np.float32)
@@ -41,9 +42,10 @@ else:
     opt = AdamOptimizer(flat.size, np.float32, 1e-3)
     ws = Workspace()
     lengths = np.full(B, T, dtype=np.int64)
+    objective = RecurrentObjective(spec, "squared_error", TrainOptions(bptt_steps=cfg.get("bptt")))
+    batch = Batch(X, lengths, y, np.ones(B))
     def step():
-        loss_and_grad(spec, flat, grad, X, lengths, y, np.ones(B), "squared_error",
-                      bptt_steps=cfg.get("bptt"), workspace=ws)
+        objective.loss_and_grad(flat, grad, batch, None, ws)
         opt.update(flat, grad)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 for _ in range(cfg.get("steps", 3)):

@@ -26,7 +26,8 @@ CONFIGS = [(32, 50, 8, 32), (64, 100, 16, 64), (128, 100, 32, 128), (64, 200, 32
 def sklstm_step(cell, B, T, F, H, dtype=np.float32):
     import numba
 
-    from sklstm._network import NetworkSpec, Workspace, loss_and_grad
+    from sklstm._network import NetworkSpec, Workspace
+    from sklstm._objectives import Batch, RecurrentObjective, TrainOptions
     from sklstm._optimizers import AdamOptimizer
 
     rng = np.random.default_rng(0)
@@ -40,9 +41,11 @@ def sklstm_step(cell, B, T, F, H, dtype=np.float32):
     w = np.ones(B)
     ws = Workspace()
 
+    objective = RecurrentObjective(spec, "squared_error", TrainOptions(clip_norm=None))
+    batch = Batch(X, lengths, y, w)
+
     def step():
-        loss_and_grad(spec, flat, grad, X, lengths, y, w, "squared_error", clip_norm=None, workspace=ws,
-                      n_threads=numba.get_num_threads())
+        objective.loss_and_grad(flat, grad, batch, None, ws, numba.get_num_threads())
         opt.update(flat, grad)
 
     return step

@@ -18,8 +18,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from sklstm import LSTMRegressor
-from sklstm._network import input_gradient_norms
 from sklstm.datasets import make_adding_problem
+from sklstm.inspection import input_gradient_norms
 
 warnings.simplefilter("ignore", ConvergenceWarning)
 ap = argparse.ArgumentParser()
@@ -45,8 +45,7 @@ for cell in ("lstm", "rnn"):
         mse = np.mean((reg.predict(Xt) - yt) ** 2)
         print(f"{T:>5} {cell:>5} {mse:>9.4f} {time.perf_counter() - t0:>8.1f}", flush=True)
         if stage == 0:
-            norms = input_gradient_norms(reg._spec, reg.coefs_flat_, Xt[:200], np.full(200, T), yt[:200, None],
-                                         np.ones(200), "squared_error")
+            norms = input_gradient_norms(reg, Xt[:200], yt[:200])
             curves[cell] = norms
             print(f"      |dL/dx_t| at t=0 / t=T-1: {norms[0] / norms[-1]:.2e}")
 

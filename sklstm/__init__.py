@@ -2,7 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from ._base import StreamingPredictor
+from ._streaming import StreamingPredictor
 from ._classifier import GRUClassifier, LSTMClassifier
 from ._features import RecurrentFeatures
 from ._precompile import precompile

@@ -5,15 +5,15 @@ parameter layout, so a model moves between devices as one numpy vector),
 with every array op done by the kernels of :mod:`sklstm._kernels.cuda`.
 Imported only when an estimator's ``device`` selects a GPU.
 
-:class:`DeviceTrainer` keeps the training data, the parameters, their
-gradient and the optimizer state on the GPU for a whole fit. Per training
-step the host sends only the batch's sample indices and lengths (and, with
-``return_sequences``, the index of each valid step) and reads back one small
-vector: the loss, the gradient norm and the weight norm. Clipping by norm
-and the refusal of non-finite steps are decided on the device.
+:func:`loss_and_grad` is one training step's forward and backward on
+device data; :class:`sklstm._backend.CudaBackend` keeps the training data,
+the parameters, their gradient and the optimizer state on the GPU for a
+whole fit.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import cuda
@@ -21,14 +21,14 @@ from numba import cuda
 from ._kernels.cuda import blas, head as dhead
 from ._kernels.cuda.gru import gru_backward, gru_forward
 from ._kernels.cuda.lstm import lstm_backward, lstm_forward
-from ._kernels.cuda.optim import adam_update, rmsprop_update, sgd_update
 from ._kernels.cuda.rnn import rnn_backward, rnn_forward
-from ._network import _has_cell_state, _last_step_index, _sfx, sort_batch
+from ._network import has_cell_state, last_step_index, param_suffix, sort_batch
 
-__all__ = ["DeviceWorkspace", "DeviceTrainer", "loss_and_grad", "forward", "check_training_memory"]
+__all__ = ["DeviceWorkspace", "DeviceParams", "DeviceTargets", "loss_and_grad", "forward",
+           "check_training_memory"]
 
 # slots of the per-step statistics vector kept on the device
-_LOSS, _CLIP_NORM, _GRAD_NORM, _WEIGHT_NORM = 0, 1, 2, 3
+LOSS, CLIP_NORM, GRAD_NORM, WEIGHT_NORM = 0, 1, 2, 3
 
 
 class DeviceWorkspace:
@@ -121,7 +121,7 @@ def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, keep, ws, hs, parity):
     """One direction of one layer, writing its output into ``hs`` (a view of the layer's output)."""
     T, B, D = inp.shape
     h = spec.hidden[layer]
-    sfx = _sfx(layer, d)
+    sfx = param_suffix(layer, d)
     w_ih = v[f"rnn.weight_ih_{sfx}"]
     w_hh = v[f"rnn.weight_hh_{sfx}"]
     b_hh = v[f"rnn.bias_hh_{sfx}"]
@@ -140,7 +140,7 @@ def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, keep, ws, hs, parity):
     h_n = ws.get(key + ("h_n", parity), (B, h), dt)
     cell = spec.cell
     c_n = None
-    if _has_cell_state(cell):
+    if has_cell_state(cell):
         cs = ws.get(key + ("cs",), (S, B, h), dt)
         tcs = ws.get(key + ("tcs",), (S, B, h), dt)
         c_n = ws.get(key + ("c_n", parity), (B, h), dt)
@@ -169,7 +169,7 @@ def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, ws, dx, accumulate_d
     inp, hprev = cache[0], cache[1]
     T, B, D = inp.shape
     h = spec.hidden[layer]
-    sfx = _sfx(layer, d)
+    sfx = param_suffix(layer, d)
     w_ih = v[f"rnn.weight_ih_{sfx}"]
     w_hh = v[f"rnn.weight_hh_{sfx}"]
     gh = w_ih.shape[0]
@@ -179,7 +179,7 @@ def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, ws, dx, accumulate_d
     key = (layer, d)
     dh0 = ws.get(key + ("dh0",), (B, h), dt)
     dgx = ws.get(key + ("dgx",), (T, B, gh), dt)
-    if _has_cell_state(cell):
+    if has_cell_state(cell):
         gates, cs, tcs, c0 = cache[2:]
         dc0 = ws.get(key + ("dc0",), (B, h), dt)
         lstm_backward(dhs, gates, cs, tcs, c0, w_hh, lens, reverse, cell == "lstm", dgx, dh0, dc0)
@@ -208,7 +208,7 @@ def zero_states(spec, batch, dt, ws):
         row = []
         for d in range(spec.n_dirs):
             h0 = ws.zeros((layer, d, "h0"), (batch, h), dt)
-            c0 = ws.zeros((layer, d, "c0"), (batch, h), dt) if _has_cell_state(spec.cell) else None
+            c0 = ws.zeros((layer, d, "c0"), (batch, h), dt) if has_cell_state(spec.cell) else None
             row.append((h0, c0))
         out.append(row)
     return out
@@ -284,35 +284,51 @@ class DeviceBatch:
         return x
 
 
-def loss_and_grad(spec, flat, grad, batch, Y, W, y_steps, loss, stats, ws, *, alpha=0.0, dropout=0.0,
-                  key=0, bptt_steps=None, return_sequences=False, clip_value=None, clip_norm=None,
-                  weight_mask=None):
-    """Loss of one mini-batch (into ``stats[0]``) and its gradient (into ``grad``), on the device.
+class DeviceParams(NamedTuple):
+    """The device arrays one training step works on."""
+
+    flat: object
+    """Parameters, shape (n_params,)."""
+    grad: object
+    """Gradient output, shape (n_params,) (L2 added and clipped as on the CPU)."""
+    stats: object
+    """float64 (4,): loss, squared norm before clipping by norm, squared final gradient norm, weight norm."""
+    weight_mask: object
+    """uint8 (n_params,): where the L2 penalty applies."""
+
+
+class DeviceTargets(NamedTuple):
+    """All encoded targets and sample weights of a training set on the device (:func:`upload_targets`)."""
+
+    Y: object
+    """float64 (n, k), or (n * y_steps, k) per step; class index in column 0 for ``softmax``."""
+    W: object
+    """float64 (n, 1) sample weights."""
+    y_steps: int
+    """Steps per sample in ``Y``."""
+
+
+def loss_and_grad(objective, params, batch, targets, ws, key=0):
+    """Loss of one mini-batch (into ``params.stats[0]``) and its gradient (into ``params.grad``) on the GPU.
+
+    The device twin of :meth:`sklstm._objectives.RecurrentObjective.loss_and_grad`.
 
     Parameters
     ----------
-    spec : NetworkSpec
-    flat, grad : device arrays of shape (n_params,)
-        Parameters; gradient output (L2 added and clipped as on the CPU).
+    objective : RecurrentObjective
+        The network, loss and training options.
+    params : DeviceParams
     batch : DeviceBatch
-    Y : float64 device array of shape (n, k), or (n * y_steps, k) with ``return_sequences``
-        All encoded targets of the training set (class index in column 0 for ``softmax``).
-    W : float64 device array of shape (n, 1)
-        All sample weights.
-    y_steps : int
-        Steps per sample in ``Y`` (``return_sequences``).
-    loss : str
-    stats : float64 device array of shape (4,)
-        Output: loss, squared norm before clipping by norm, squared final
-        gradient norm (slot 3, the weight norm, is the trainer's).
+    targets : DeviceTargets
     ws : DeviceWorkspace
-    alpha, dropout, bptt_steps, return_sequences, clip_value, clip_norm
-        As in :func:`sklstm._network.loss_and_grad`.
     key : int
         Dropout key of this step (counter-based masks).
-    weight_mask : uint8 device array or None
-        Where the L2 penalty applies (needed when ``alpha``).
     """
+    spec, loss, o = objective.spec, objective.loss, objective.options
+    flat, grad, stats, weight_mask = params
+    Y, W, y_steps = targets
+    alpha, dropout, bptt_steps, return_sequences = o.alpha, o.dropout, o.bptt_steps, o.return_sequences
+    clip_value, clip_norm = o.clip_value, o.clip_norm
     dt = np.dtype(flat.dtype)
     v = spec.views(flat)  # device views: slicing works the same on device arrays
     dhead.fill(grad, 0.0)
@@ -340,7 +356,7 @@ def loss_and_grad(spec, flat, grad, batch, Y, W, y_steps, loss, stats, ws, *, al
             wsrc = rows[bb]
             tt_d, bb_d = ws.upload("tt", tt.astype(np.int64)), ws.upload("bb", bb.astype(np.int64))
         else:
-            sel, steps = _last_step_index(spec, lens[:nb], t0, t1)
+            sel, steps = last_step_index(lens[:nb], t0, t1)
             if sel.size == 0:
                 continue
             ysrc = wsrc = rows[sel]
@@ -365,7 +381,7 @@ def loss_and_grad(spec, flat, grad, batch, Y, W, y_steps, loss, stats, ws, *, al
         per = ws.get("per", (m,), np.float64)
         dlogits = ws.get("dlogits", (m, spec.n_outputs), dt)
         dhead.loss_rows(loss, logits, yt, wt.reshape(m), denom, per, dlogits)
-        dhead.reduce_sum(per, stats, _LOSS, accumulate=True)
+        dhead.reduce_sum(per, stats, LOSS, accumulate=True)
         blas.gemm(dlogits, feat, g["head.weight"], ta=True, accumulate=True)
         blas.column_sums(dlogits, g["head.bias"], accumulate=True)
         dfeat = ws.get("dfeat", (m, hsz), dt)
@@ -379,15 +395,15 @@ def loss_and_grad(spec, flat, grad, batch, Y, W, y_steps, loss, stats, ws, *, al
             dhead.scatter_last(dfeat, sel_d, steps_d, spec.hidden[-1], spec.bidirectional, dtop)
         _stack_backward(spec, v, g, dtop, caches, masks, clens_d, ws)
     if alpha:
-        dhead.reduce_sum(flat, stats, _LOSS, square=True, mask=weight_mask, scale=0.5 * alpha / B,
+        dhead.reduce_sum(flat, stats, LOSS, square=True, mask=weight_mask, scale=0.5 * alpha / B,
                          accumulate=True)
         dhead.add_l2(grad, flat, weight_mask, alpha / B)
     if clip_value is not None:
         dhead.clip_by_value(grad, clip_value)
     if clip_norm is not None:
-        dhead.reduce_sum(grad, stats, _CLIP_NORM, square=True)
-        dhead.clip_by_norm(grad, stats, _CLIP_NORM, clip_norm)
-    dhead.reduce_sum(grad, stats, _GRAD_NORM, square=True)
+        dhead.reduce_sum(grad, stats, CLIP_NORM, square=True)
+        dhead.clip_by_norm(grad, stats, CLIP_NORM, clip_norm)
+    dhead.reduce_sum(grad, stats, GRAD_NORM, square=True)
 
 
 def upload_targets(y, return_sequences):
@@ -411,97 +427,6 @@ def device_batch(X_d, lengths, idx, ws):
     rows = idx[perm]
     lens = np.ascontiguousarray(lb[perm])
     return DeviceBatch(X_d, rows, lens, ws.upload("rows", rows))
-
-
-class DeviceTrainer:
-    """Parameters, optimizer state and training data on the GPU for one fit.
-
-    Parameters
-    ----------
-    spec : NetworkSpec
-    flat : ndarray
-        Host parameters (read now; written back by :meth:`download`).
-    optimizer : sklstm._optimizers._Optimizer
-        Host optimizer (its arrays are moved to the device; its counters and
-        learning rate stay on the host).
-    X : ndarray of shape (n, T, F)
-        Padded training sequences in the compute dtype.
-    lengths : int64 ndarray of shape (n,)
-    y : ndarray
-        Encoded targets.
-    sample_weight : ndarray of shape (n,)
-    loss : str
-    **options
-        ``alpha``, ``dropout``, ``bptt_steps``, ``return_sequences``,
-        ``clip_value``, ``clip_norm``.
-    """
-
-    def __init__(self, spec, flat, optimizer, X, lengths, y, sample_weight, loss, **options):
-        self.spec = spec
-        self.host_flat = flat
-        self.optimizer = optimizer
-        self.loss = loss
-        self.options = options
-        self.ws = DeviceWorkspace()
-        self.flat = cuda.to_device(flat)
-        self.grad = cuda.device_array_like(flat)
-        self.before = cuda.device_array_like(flat)
-        self.stats = cuda.device_array(4, dtype=np.float64)
-        self.weight_mask = cuda.to_device(spec.weight_mask().astype(np.uint8))
-        # the optimizer's arrays (Adam's m and v, SGD's buf, RMSprop's sq) move; its numbers stay
-        self.opt_arrays = {k: cuda.to_device(v) for k, v in vars(optimizer).items() if isinstance(v, np.ndarray)}
-        self.X = cuda.to_device(np.ascontiguousarray(X))
-        self.lengths = np.asarray(lengths, dtype=np.int64)
-        self.Y, self.y_steps = upload_targets(y, options.get("return_sequences", False))
-        self.W = cuda.to_device(np.asarray(sample_weight, dtype=np.float64).reshape(-1, 1))
-
-    def step(self, idx, key=0):
-        """One training step on the samples ``idx``.
-
-        Returns
-        -------
-        loss : float
-        outcome : {"ok", "gradient", "weights"}
-            "gradient": the loss or gradient was not finite, nothing changed;
-            "weights": the update overflowed and was undone.
-        """
-        opt = self.optimizer
-        batch = device_batch(self.X, self.lengths, idx, self.ws)
-        o = self.options
-        loss_and_grad(self.spec, self.flat, self.grad, batch, self.Y, self.W, self.y_steps, self.loss,
-                      self.stats, self.ws, alpha=o.get("alpha", 0.0), dropout=o.get("dropout", 0.0), key=key,
-                      bptt_steps=o.get("bptt_steps"), return_sequences=o.get("return_sequences", False),
-                      clip_value=o.get("clip_value"), clip_norm=o.get("clip_norm"),
-                      weight_mask=self.weight_mask)
-        self.before.copy_to_device(self.flat)
-        kind = type(opt).__name__
-        a = self.opt_arrays
-        first = opt.t == 0
-        opt.t += 1  # with the update, as on the CPU (an interrupt cannot separate them there either)
-        if kind == "AdamOptimizer":
-            adam_update(self.flat, self.grad, a["m"], a["v"], opt.learning_rate, opt.beta_1, opt.beta_2,
-                        opt.epsilon, opt.t, self.stats)
-        elif kind == "SGDOptimizer":
-            sgd_update(self.flat, self.grad, a["buf"], opt.learning_rate, opt.momentum, opt.nesterov,
-                       first, self.stats)
-        else:
-            rmsprop_update(self.flat, self.grad, a["sq"], opt.learning_rate, opt.rho, opt.epsilon, self.stats)
-        dhead.reduce_sum(self.flat, self.stats, _WEIGHT_NORM, square=True)
-        stats = self.stats.copy_to_host()
-        loss = float(stats[_LOSS])
-        if not (np.isfinite(loss) and np.isfinite(stats[_GRAD_NORM])):
-            opt.t -= 1  # the device refused the step: nothing changed
-            return loss, "gradient"
-        if not np.isfinite(stats[_WEIGHT_NORM]):
-            self.flat.copy_to_device(self.before)
-            return loss, "weights"
-        return loss, "ok"
-
-    def download(self):
-        """Copy the parameters and the optimizer arrays back to their host arrays."""
-        self.flat.copy_to_host(self.host_flat)
-        for k, arr in self.opt_arrays.items():
-            arr.copy_to_host(getattr(self.optimizer, k))
 
 
 def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_size=1024):

@@ -22,17 +22,14 @@ from functools import cached_property
 import numpy as np
 
 from ._kernels.gru import gru_backward, gru_forward
-from ._kernels.head import clip_by_value, global_norm, linear_forward, scale_inplace
-from ._kernels._fpenv import flush_denormals
+from ._kernels.head import linear_forward
 from ._kernels._gemm import KC, prepare as prepare_products
 from ._kernels._ops import add_weight_grad, matmul
 from ._kernels.lstm import lstm_backward, lstm_forward, lstm_infer
 from ._kernels.rnn import rnn_backward, rnn_forward
-from ._losses import loss_and_output_grad
-from ._sequences import writable
-from ._threads import compute_threads, single_threaded_step_blas
 
-__all__ = ["NetworkSpec", "CELL_GATES"]
+__all__ = ["NetworkSpec", "CELL_GATES", "Workspace", "stack_forward", "stack_backward", "step", "zero_states",
+           "sort_batch"]
 
 #: number of gate blocks (rows of ``weight_ih`` per hidden unit) of each cell
 CELL_GATES = {"lstm": 4, "lstm1997": 3, "gru": 3, "rnn": 1}
@@ -59,6 +56,30 @@ class NetworkSpec:
     hidden: tuple
     bidirectional: bool
     n_outputs: int
+
+    def to_dict(self) -> dict:
+        """Plain values describing the architecture (for saved files)."""
+        return {"cell": self.cell, "n_features": self.n_features, "hidden": list(self.hidden),
+                "bidirectional": self.bidirectional, "n_outputs": self.n_outputs}
+
+    @classmethod
+    def from_dict(cls, d) -> "NetworkSpec":
+        """Inverse of :meth:`to_dict`, checking every value (ValueError when malformed)."""
+        keys = {"cell", "n_features", "hidden", "bidirectional", "n_outputs"}
+        if not isinstance(d, dict) or set(d) != keys:
+            raise ValueError("malformed network description")
+        hidden = tuple(d["hidden"]) if isinstance(d["hidden"], (list, tuple)) else ()
+        if not hidden or not all(isinstance(h, int) and not isinstance(h, bool) and 0 < h < 1_000_000
+                                 for h in hidden):
+            raise ValueError("bad hidden sizes")
+        if not isinstance(d["cell"], str) or d["cell"] not in CELL_GATES:
+            raise ValueError("bad cell")
+        if not isinstance(d["bidirectional"], bool):
+            raise ValueError("bad cell")
+        for k in ("n_features", "n_outputs"):
+            if not isinstance(d[k], int) or isinstance(d[k], bool) or not 0 < d[k] < 10_000_000:
+                raise ValueError(f"bad {k}")
+        return cls(d["cell"], d["n_features"], hidden, d["bidirectional"], d["n_outputs"])
 
     @property
     def n_dirs(self) -> int:
@@ -186,28 +207,19 @@ class Workspace:
         return buf[:size].reshape(shape)
 
 
-def _empty(ws, key, shape, dtype):
+def scratch(ws, key, shape, dtype):
     return np.empty(shape, dtype=dtype) if ws is None else ws.get(key, shape, dtype)
 
 
-def training_bytes(spec, batch, steps, itemsize):
-    """Bytes the cached activations of one training batch take (all layers and directions)."""
-    per_step = 0
-    for layer, h in enumerate(spec.hidden):
-        g = spec.n_gates * h
-        per_step += spec.input_size(layer) + spec.n_dirs * (2 * g + 6 * h)
-    return int(batch) * int(steps) * per_step * itemsize
-
-
-def _sfx(layer: int, d: int) -> str:
+def param_suffix(layer: int, d: int) -> str:
     return f"l{layer}" + ("_reverse" if d else "")
 
 
-def _has_cell_state(cell: str) -> bool:
+def has_cell_state(cell: str) -> bool:
     return cell in ("lstm", "lstm1997")
 
 
-def _tc(a: np.ndarray) -> np.ndarray:
+def transposed(a: np.ndarray) -> np.ndarray:
     """C-contiguous transpose of a 2-D array."""
     return np.ascontiguousarray(a.T)
 
@@ -220,11 +232,11 @@ _GATE_MAJOR_MIN_BATCH = 4
 _GATE_MAJOR_MAX_INPUT = KC
 
 
-def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None):
+def layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None):
     """One direction of one layer. Returns ``(hs, cache, h_n, c_n)``."""
     T, B, D = inp.shape
     h = spec.hidden[layer]
-    sfx = _sfx(layer, d)
+    sfx = param_suffix(layer, d)
     w_ih = v[f"rnn.weight_ih_{sfx}"]
     w_hh = v[f"rnn.weight_hh_{sfx}"]
     b_hh = v[f"rnn.bias_hh_{sfx}"]
@@ -233,35 +245,36 @@ def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None
     key = (layer, d)
     reverse = d == 1
     gate_major = B >= _GATE_MAJOR_MIN_BATCH and D <= _GATE_MAJOR_MAX_INPUT
-    if not keep and _has_cell_state(spec.cell) and gate_major:  # inference, same bits
+    if not keep and has_cell_state(spec.cell) and gate_major:  # inference, same bits
         hs = np.empty((T, B, h), dtype=dt)
         h_n = np.empty((B, h), dtype=dt)
         c_n = np.empty((B, h), dtype=dt)
-        lstm_infer(inp.reshape(T * B, D), _tc(w_ih), v[f"rnn.bias_ih_{sfx}"], b_hh, _tc(w_hh), lens, reverse,
+        lstm_infer(inp.reshape(T * B, D), transposed(w_ih), v[f"rnn.bias_ih_{sfx}"], b_hh, transposed(w_hh),
+                   lens, reverse,
                    spec.cell == "lstm", h0, c0, hs, h_n, c_n)
         return hs, None, h_n, c_n
-    xproj = _empty(ws, key + ("xproj",), (T * B, gh), dt)
-    linear_forward(inp.reshape(T * B, D), _tc(w_ih), v[f"rnn.bias_ih_{sfx}"], xproj, use_blas)
+    xproj = scratch(ws, key + ("xproj",), (T * B, gh), dt)
+    linear_forward(inp.reshape(T * B, D), transposed(w_ih), v[f"rnn.bias_ih_{sfx}"], xproj, use_blas)
     xproj = xproj.reshape(T, B, gh)
-    whh_t = _tc(w_hh)
+    whh_t = transposed(w_hh)
     S = T if keep else 1  # inference keeps only the current step of the caches
-    hs = _empty(ws, key + ("hs",), (T, B, h), dt)
-    hprev = _empty(ws, key + ("hprev",), (S, B, h), dt)
+    hs = scratch(ws, key + ("hs",), (T, B, h), dt)
+    hprev = scratch(ws, key + ("hprev",), (S, B, h), dt)
     h_n = np.empty((B, h), dtype=dt)
     rec = np.empty((B, gh), dtype=dt)
     cell = spec.cell
     c_n = None
-    if _has_cell_state(cell):
-        cs = _empty(ws, key + ("cs",), (S, B, h), dt)
-        tcs = _empty(ws, key + ("tcs",), (S, B, h), dt)
+    if has_cell_state(cell):
+        cs = scratch(ws, key + ("cs",), (S, B, h), dt)
+        tcs = scratch(ws, key + ("tcs",), (S, B, h), dt)
         gates = xproj  # computed in place: the pre-activations are not needed later
         c_n = np.empty((B, h), dtype=dt)
         lstm_forward(xproj, whh_t, b_hh, lens, reverse, cell == "lstm", h0, c0,
                      hs, hprev, cs, tcs, gates, h_n, c_n, rec, use_blas)
         cache = (gates, cs, tcs, c0)
     elif cell == "gru":
-        gates = _empty(ws, key + ("gates",), (S, B, gh), dt)
-        hn = _empty(ws, key + ("hn",), (S, B, h), dt)
+        gates = scratch(ws, key + ("gates",), (S, B, gh), dt)
+        hn = scratch(ws, key + ("hn",), (S, B, h), dt)
         gru_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, gates, hn, h_n, rec, use_blas)
         cache = (gates, hn)
     else:
@@ -272,7 +285,7 @@ def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None
     return hs, (inp, hprev) + cache, h_n, c_n
 
 
-def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas, need_dx=True, ws=None):
+def layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas, need_dx=True, ws=None):
     """Backward of one direction of one layer; accumulates into the gradient views ``g``.
 
     Returns the gradient with respect to the layer input, shape (T, B, D)
@@ -281,7 +294,7 @@ def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas, need_dx=Tr
     inp, hprev = cache[0], cache[1]
     T, B, D = inp.shape
     h = spec.hidden[layer]
-    sfx = _sfx(layer, d)
+    sfx = param_suffix(layer, d)
     w_ih = v[f"rnn.weight_ih_{sfx}"]
     w_hh = v[f"rnn.weight_hh_{sfx}"]
     gh = w_ih.shape[0]
@@ -290,8 +303,8 @@ def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas, need_dx=Tr
     cell = spec.cell
     dh0 = np.empty((B, h), dtype=dt)
     key = (layer, d)
-    dgx = _empty(ws, key + ("dgx",), (T, B, gh), dt)
-    if _has_cell_state(cell):
+    dgx = scratch(ws, key + ("dgx",), (T, B, gh), dt)
+    if has_cell_state(cell):
         gates, cs, tcs, c0 = cache[2:]
         dc0 = np.empty((B, h), dtype=dt)
         lstm_backward(dhs, gates, cs, tcs, c0, w_hh, lens, reverse, cell == "lstm",
@@ -299,13 +312,13 @@ def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas, need_dx=Tr
         dgh = dgx
     elif cell == "gru":
         gates, hn = cache[2:]
-        dgh = _empty(ws, key + ("dgh",), (T, B, gh), dt)
+        dgh = scratch(ws, key + ("dgh",), (T, B, gh), dt)
         gru_backward(dhs, gates, hn, hprev, w_hh, lens, reverse, dgx, dgh, dh0, use_blas)
     else:
         rnn_backward(dhs, cache[2], w_hh, lens, reverse, dgx, dh0, use_blas)
         dgh = dgx
     dgx2 = dgx.reshape(T * B, gh)
-    ones = _empty(ws, ("ones",), (T * B,), dt)
+    ones = scratch(ws, ("ones",), (T * B,), dt)
     ones[:] = 1.0
     add_weight_grad(dgx2, inp.reshape(T * B, D), g[f"rnn.weight_ih_{sfx}"])
     db = ones @ dgx2  # column sums as one BLAS gemv (numpy's axis-0 sum is strided)
@@ -324,18 +337,18 @@ def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas, need_dx=Tr
     return dx.reshape(T, B, D)
 
 
-def _zero_states(spec, batch, dt):
+def zero_states(spec, batch, dt):
     return [[(np.zeros((batch, h), dtype=dt),
-              np.zeros((batch, h), dtype=dt) if _has_cell_state(spec.cell) else None)
+              np.zeros((batch, h), dtype=dt) if has_cell_state(spec.cell) else None)
              for _ in range(spec.n_dirs)] for h in spec.hidden]
 
 
-def _dropout_mask(rng, shape, p, dt):
+def dropout_mask(rng, shape, p, dt):
     keep = rng.random(shape) >= p
     return (keep / (1.0 - p)).astype(dt)
 
 
-def _stack_forward(spec, v, x, lens, states, use_blas, keep, dropout=0.0, rng=None, ws=None):
+def stack_forward(spec, v, x, lens, states, use_blas, keep, dropout=0.0, rng=None, ws=None):
     """All layers over a time-major chunk ``x`` of shape (T, B, F).
 
     Returns ``(top, caches, masks, new_states)``; ``top`` is (T, B, head_size).
@@ -346,12 +359,12 @@ def _stack_forward(spec, v, x, lens, states, use_blas, keep, dropout=0.0, rng=No
     for layer in range(len(spec.hidden)):
         mask = None
         if layer > 0 and dropout > 0.0:
-            mask = _dropout_mask(rng, inp.shape, dropout, inp.dtype)
+            mask = dropout_mask(rng, inp.shape, dropout, inp.dtype)
             inp = inp * mask
         outs, lc, ls = [], [], []
         for d in range(spec.n_dirs):
             h0, c0 = states[layer][d]
-            hs, cache, h_n, c_n = _layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws)
+            hs, cache, h_n, c_n = layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws)
             outs.append(hs)
             lc.append(cache)
             ls.append((h_n, c_n))
@@ -362,7 +375,7 @@ def _stack_forward(spec, v, x, lens, states, use_blas, keep, dropout=0.0, rng=No
     return inp, caches, masks, new_states
 
 
-def _stack_backward(spec, v, g, dtop, caches, masks, lens, use_blas, ws=None, input_grad=False):
+def stack_backward(spec, v, g, dtop, caches, masks, lens, use_blas, ws=None, input_grad=False):
     """Backward through all layers given the gradient of the top output.
 
     Returns the gradient with respect to the network input when ``input_grad``
@@ -374,8 +387,8 @@ def _stack_backward(spec, v, g, dtop, caches, masks, lens, use_blas, ws=None, in
         dx = None
         for d in range(spec.n_dirs):
             dhs = d_out if spec.n_dirs == 1 else np.ascontiguousarray(d_out[:, :, d * h:(d + 1) * h])
-            dxd = _layer_backward(spec, v, g, layer, d, dhs, caches[layer][d], lens, use_blas,
-                                  need_dx=layer > 0 or input_grad, ws=ws)
+            dxd = layer_backward(spec, v, g, layer, d, dhs, caches[layer][d], lens, use_blas,
+                                 need_dx=layer > 0 or input_grad, ws=ws)
             dx = dxd if dx is None else dx + dxd
         if layer == 0:
             return dx
@@ -384,13 +397,13 @@ def _stack_backward(spec, v, g, dtop, caches, masks, lens, use_blas, ws=None, in
         d_out = dx
 
 
-def _last_step_index(spec, lens, t0, t1):
+def last_step_index(lens, t0, t1):
     """Rows (of a length-sorted chunk) whose last valid step lies in [t0, t1), and that step."""
     rows = np.flatnonzero((lens > t0) & (lens <= t1))
     return rows, lens[rows] - 1 - t0
 
 
-def _gather_last(spec, top, rows, steps):
+def gather_last(spec, top, rows, steps):
     """Head features: forward h at each row's last valid step, reverse h at step 0."""
     h = spec.hidden[-1]
     if spec.n_dirs == 1:
@@ -398,7 +411,7 @@ def _gather_last(spec, top, rows, steps):
     return np.concatenate([top[steps, rows, :h], top[0, rows, h:]], axis=1)
 
 
-def _scatter_last(spec, dtop, rows, steps, dfeat):
+def scatter_last(spec, dtop, rows, steps, dfeat):
     h = spec.hidden[-1]
     if spec.n_dirs == 1:
         dtop[steps, rows] += dfeat
@@ -429,301 +442,31 @@ def sort_batch(X, lengths):
     return x, lens, perm
 
 
-_MIN_ROWS_PER_THREAD = 16
-_POOL = {}
-
-
-def _pool(n):
-    if n not in _POOL:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="sklstm")
-    return _POOL[n]
-
-
-def loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *, n_threads=1, alpha=0.0,
-                  dropout=0.0, rng=None, return_sequences=False, clip_value=None, clip_norm=None,
-                  workspace=None, **kwargs):
-    """Loss of one mini-batch and its gradient; see :func:`_loss_and_grad` for the arguments.
-
-    With ``n_threads > 1`` the batch is split into a fixed partition of
-    ``n_threads`` parts (every ``n_threads``-th sequence in length order, so
-    the parts cost about the same), each part runs forward and backward on
-    its own thread (the kernels release the GIL) with its own gradient
-    buffer, and the parts' gradients are summed in part order: the result is
-    bitwise reproducible for a given thread count. The kernels' BLAS is held
-    at one thread for the call (see :mod:`sklstm._threads`); with several
-    parts, every BLAS is.
-    """
-    with flush_denormals():
-        B = len(lengths)
-        parts = min(int(n_threads), B // _MIN_ROWS_PER_THREAD)
-        common = dict(return_sequences=return_sequences, **kwargs)
-        if parts <= 1:
-            with single_threaded_step_blas():
-                total = _loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, dropout=dropout,
-                                       rng=rng, workspace=workspace, **common)
-            return _finish_grad(spec, flat, grad, total, B, alpha, clip_value, clip_norm)
-        lengths = np.asarray(lengths, dtype=np.int64)
-        order = np.argsort(-lengths, kind="stable")
-        idx = [np.sort(order[i::parts]) for i in range(parts)]
-        denom = float(lengths.sum()) if return_sequences else float(B)
-        rngs = [None] * parts
-        if dropout > 0.0:
-            rngs = [np.random.default_rng(s) for s in rng.integers(0, 2 ** 63, size=parts)]
-        y = np.asarray(y)
-        sample_weight = np.asarray(sample_weight)
-        bufs = [grad] + [_empty(workspace, ("part-grad", i), grad.shape, grad.dtype) for i in range(1, parts)]
-        subs = [None if workspace is None else workspace.child(i) for i in range(parts)]
-
-        def run(i):
-            with flush_denormals():  # per thread: the register is thread-local
-                return _loss_and_grad(spec, flat, bufs[i], X[idx[i]], lengths[idx[i]], y[idx[i]],
-                                      sample_weight[idx[i]], loss, dropout=dropout, rng=rngs[i],
-                                      workspace=subs[i], denom=denom, **common)
-
-        with single_threaded_step_blas(every_blas=True):
-            totals = list(_pool(parts).map(run, range(parts)))
-        for b in bufs[1:]:
-            grad += b
-        return _finish_grad(spec, flat, grad, sum(totals), B, alpha, clip_value, clip_norm)
-
-
-def _finish_grad(spec, flat, grad, total, B, alpha, clip_value, clip_norm):
-    """Add the L2 penalty over weight matrices and clip; returns the penalised loss."""
-    dt = flat.dtype
-    if alpha:
-        wm = spec.weight_mask()
-        wv = flat[wm].astype(np.float64)
-        total += 0.5 * alpha * float(np.dot(wv, wv)) / B
-        grad[wm] += (alpha / B) * flat[wm]
-    if clip_value is not None:
-        clip_by_value(grad, dt.type(clip_value))
-    if clip_norm is not None:
-        norm = global_norm(grad)
-        if norm > clip_norm:
-            scale_inplace(grad, dt.type(clip_norm / (norm + 1e-6)))
-    return total
-
-
-def _loss_and_grad(spec, flat, grad, X, lengths, y, sample_weight, loss, *,
-                   dropout=0.0, rng=None, bptt_steps=None, return_sequences=False,
-                   use_blas=True, workspace=None, denom=None):
-    """Loss of one mini-batch and its gradient with respect to ``flat``, before L2 and clipping.
+def step(spec, v, states, x_t):
+    """One timestep of a unidirectional stack from carried states (streaming, decoding, forecasting).
 
     Parameters
     ----------
     spec : NetworkSpec
-    flat : ndarray of shape (n_params,)
-        Parameters (float32 or float64; every array follows its dtype).
-    grad : ndarray of shape (n_params,)
-        Output, overwritten with the gradient (:func:`loss_and_grad` then adds
-        L2 and clips).
-    X : ndarray of shape (B, T, F)
-        Padded batch, batch-major.
-    lengths : int64 ndarray of shape (B,)
-    y : ndarray
-        Encoded targets (see :func:`sklstm._losses.loss_and_output_grad`):
-        shape (B, ...) for one target per sequence, (B, T, ...) per step
-        when ``return_sequences``.
-    sample_weight : ndarray of shape (B,)
-    loss : str
-        One of :data:`sklstm._losses.LOSSES`.
-    dropout : float
-        Inverted dropout rate between layers and before the head.
-    rng : numpy.random.Generator
-        Source of dropout masks.
-    bptt_steps : int or None
-        Truncated BPTT chunk length (state carried, gradient stopped at
-        chunk boundaries).
-    return_sequences : bool
-        Head and loss on every valid step (loss averaged over valid steps).
-    use_blas : bool
-        BLAS products (True) or fixed-order loops.
-    workspace : Workspace or None
-        Buffers reused between calls (a training loop passes one).
-    denom : float or None
-        Normaliser of the loss (default: this batch's size, or its number of
-        valid steps); a part of a split batch passes the whole batch's.
-
-    :func:`loss_and_grad` also takes ``alpha`` (L2 penalty
-    ``0.5 * alpha * sum(W**2) / B`` over weight matrices), ``clip_value`` /
-    ``clip_norm`` (clipping by component / by global L2 norm, after the
-    penalty) and ``n_threads``.
+    v : dict
+        Parameter views (:meth:`NetworkSpec.views`).
+    states : list
+        Per layer, per direction ``(h, c)`` of shape (B, hidden) (``c`` None
+        for cells without a cell state), e.g. :func:`zero_states`.
+    x_t : ndarray of shape (B, n_features)
+        The step's input, in the parameters' dtype.
 
     Returns
     -------
-    loss : float
+    states : list
+        The states after the step (new arrays).
+    output : ndarray of shape (B, hidden[-1])
+        The top layer's h.
     """
-    dt = flat.dtype
-    v = spec.views(flat)
-    grad[:] = 0.0
-    g = spec.views(grad)
-    x, lens, perm = sort_batch(X, lengths)
-    B = lens.shape[0]
-    T = x.shape[0]
-    w = np.asarray(sample_weight, dtype=np.float64)[perm]
-    y = np.asarray(y)[perm]
-    if return_sequences:
-        y = np.swapaxes(y, 0, 1)  # time-major
-    if denom is None:
-        denom = float(lens.sum()) if return_sequences else float(B)
-    k = T if bptt_steps is None else int(bptt_steps)
-    head_w_t = _tc(v["head.weight"])
-    states = _zero_states(spec, B, dt)
-    total = 0.0
-    for t0 in range(0, T, k):
-        t1 = min(t0 + k, T)
-        nb = int(np.count_nonzero(lens > t0))
-        clens = np.ascontiguousarray(np.minimum(lens[:nb] - t0, t1 - t0))
-        st = [[(h[:nb], None if c is None else c[:nb]) for h, c in layer] for layer in states]
-        top, caches, masks, states = _stack_forward(
-            spec, v, x[t0:t1, :nb], clens, st, use_blas, True, dropout, rng, workspace)
-        if return_sequences:
-            valid = np.arange(t1 - t0)[:, None] < clens[None, :]
-            feat = top[valid]
-            yt = y[t0:t1, :nb][valid]
-            wt = np.broadcast_to(w[None, :nb], valid.shape)[valid]
-        else:
-            rows, steps = _last_step_index(spec, lens[:nb], t0, t1)
-            if rows.size == 0:
-                continue
-            feat = _gather_last(spec, top, rows, steps)
-            yt = y[rows]
-            wt = w[rows]
-        hmask = None
-        if dropout > 0.0:
-            hmask = _dropout_mask(rng, feat.shape, dropout, dt)
-            feat = feat * hmask
-        feat = np.ascontiguousarray(feat)
-        logits = np.empty((feat.shape[0], spec.n_outputs), dtype=dt)
-        linear_forward(feat, head_w_t, v["head.bias"], logits, use_blas)
-        part, dlogits = loss_and_output_grad(loss, logits, yt, wt, denom)
-        total += part
-        g["head.weight"] += dlogits.T @ feat
-        g["head.bias"] += dlogits.sum(axis=0)
-        dfeat = dlogits @ v["head.weight"]
-        if hmask is not None:
-            dfeat *= hmask
-        dtop = _empty(workspace, ("dtop",), top.shape, dt)
-        dtop[...] = 0.0
-        if return_sequences:
-            dtop[valid] = dfeat
-        else:
-            _scatter_last(spec, dtop, rows, steps, dfeat)
-        _stack_backward(spec, v, g, dtop, caches, masks, clens, use_blas, workspace)
-    return total
-
-
-def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_size=256, n_threads=1):
-    """Network outputs for a padded batch-major input, in batches, batch-independent.
-
-    Uses the fixed-order products, so a sequence's output never depends on
-    the other sequences, their number, order or lengths.
-
-    Parameters
-    ----------
-    spec : NetworkSpec
-    flat : ndarray of shape (n_params,)
-    X : ndarray of shape (n, T, F)
-        Same dtype as ``flat``.
-    lengths : int64 ndarray of shape (n,)
-    return_sequences : bool
-        Outputs at every step (NaN at padding) instead of at the last one.
-    head : bool
-        Apply the dense head (True) or return the recurrent features.
-    batch_size : int
-        Sequences per kernel call (bounds memory).
-    n_threads : int or None
-        Batches run on this many threads (results are identical); None:
-        numba's thread count, asked only when there is more than one batch.
-
-    Returns
-    -------
-    out : ndarray of shape (n, width) or (n, T, width), dtype of ``flat``
-    """
-    dt = flat.dtype
-    v = spec.views(writable(flat))
-    n, T = X.shape[0], X.shape[1]
-    width = spec.n_outputs if head else spec.head_size
-    lengths = np.asarray(lengths, dtype=np.int64)
-    if return_sequences:
-        out = np.full((n, T, width), np.nan, dtype=dt)
-    else:
-        out = np.empty((n, width), dtype=dt)
-    head_w_t = _tc(v["head.weight"])
-    # one call sorts the whole input; larger inputs go in length-sorted batches (bucketing)
-    order = None if n <= batch_size else np.argsort(-lengths, kind="stable")
-
-    def run(start):
-        if order is None:
-            x, lens, perm = sort_batch(X, lengths)
-            idx = rows_idx = perm
-        else:
-            idx = order[start:start + batch_size]
-            x, lens, perm = sort_batch(X[idx], lengths[idx])
-            rows_idx = idx[perm]
-        top, _, _, _ = _stack_forward(spec, v, x, lens, _zero_states(spec, len(idx), dt), False, False)
-        if return_sequences:
-            valid = np.arange(x.shape[0])[:, None] < lens[None, :]
-            feat = np.ascontiguousarray(top[valid])
-        else:
-            feat = np.ascontiguousarray(_gather_last(spec, top, np.arange(len(idx)), lens - 1))
-        if head:
-            res = np.empty((feat.shape[0], width), dtype=dt)
-            linear_forward(feat, head_w_t, v["head.bias"], res, False)
-        else:
-            res = feat
-        if return_sequences:  # each batch writes its own rows: safe from several threads
-            tt, bb = np.nonzero(valid)
-            out[rows_idx[bb], tt] = res
-        else:
-            out[rows_idx] = res
-
-    def run_flushed(start):
-        with flush_denormals():  # per thread: the register is thread-local
-            run(start)
-
-    starts = range(0, n, batch_size)
-    if n_threads is None and len(starts) > 1:
-        n_threads = compute_threads()
-    if len(starts) > 1 and n_threads > 1:
-        # batches are independent and each sequence's arithmetic is fixed-order: same bits on any thread
-        list(_pool(int(n_threads)).map(run_flushed, starts))
-    else:
-        for start in starts:
-            run_flushed(start)
-    return out
-
-
-def input_gradient_norms(spec, flat, X, lengths, y, sample_weight, loss):
-    """Mean L2 norm over the batch of dLoss/dx_t at every step t (vanishing-gradient diagnostics).
-
-    Parameters
-    ----------
-    spec, flat, X, lengths, y, sample_weight, loss
-        As in :func:`loss_and_grad` (no dropout, no truncation).
-
-    Returns
-    -------
-    norms : ndarray of shape (T,), float64
-        Step t's entry averages over the sequences longer than t.
-    """
-    dt = flat.dtype
-    v = spec.views(writable(flat))
-    g = spec.views(np.zeros_like(flat))
-    x, lens, perm = sort_batch(X, lengths)
-    B, T = lens.shape[0], x.shape[0]
-    w = np.asarray(sample_weight, dtype=np.float64)[perm]
-    y = np.asarray(y)[perm]
-    top, caches, masks, _ = _stack_forward(spec, v, x, lens, _zero_states(spec, B, dt), True, True)
-    rows = np.arange(B)
-    feat = np.ascontiguousarray(_gather_last(spec, top, rows, lens - 1))
-    logits = feat @ v["head.weight"].T + v["head.bias"]
-    _, dlogits = loss_and_output_grad(loss, logits, y, w, float(B))
-    dtop = np.zeros_like(top)
-    _scatter_last(spec, dtop, rows, lens - 1, dlogits @ v["head.weight"])
-    d_out = _stack_backward(spec, v, g, dtop, caches, masks, lens, True, input_grad=True)
-    norms = np.sqrt((d_out.astype(np.float64) ** 2).sum(axis=2))  # (T, B)
-    valid = np.arange(T)[:, None] < lens[None, :]
-    return (norms * valid).sum(axis=1) / np.maximum(valid.sum(axis=1), 1) * B
+    if spec.bidirectional:
+        raise ValueError("a bidirectional network has no one-step recurrence: its reverse direction "
+                         "reads the whole sequence first.")
+    B = x_t.shape[0]
+    x = np.ascontiguousarray(x_t).reshape(1, B, x_t.shape[1])
+    top, _, _, new_states = stack_forward(spec, v, x, np.ones(B, dtype=np.int64), states, False, False)
+    return new_states, top[0]

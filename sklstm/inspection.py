@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["LossCurveDisplay"]
+__all__ = ["LossCurveDisplay", "input_gradient_norms"]
 
 
 class LossCurveDisplay:
@@ -93,3 +93,33 @@ class LossCurveDisplay:
         check_is_fitted(estimator, "loss_curve_")
         return cls(estimator.loss_curve_, getattr(estimator, "validation_scores_", None),
                    type(estimator).__name__).plot(ax=ax)
+
+
+def input_gradient_norms(estimator, X, y):
+    """Mean norm of the loss gradient with respect to each input step (vanishing-gradient diagnostics).
+
+    Backpropagates the training loss of ``(X, y)`` (no dropout, no
+    truncation) and averages ``||dLoss/dx_t||`` over the sequences longer
+    than ``t``: for an RNN on a long-lag task it decays geometrically
+    towards the first steps, for an LSTM it does not (Hochreiter &
+    Schmidhuber 1997).
+
+    Parameters
+    ----------
+    estimator : fitted LSTMRegressor or LSTMClassifier (one output per sequence)
+    X : sequences, as the estimator's ``fit`` takes them
+    y : targets, as the estimator's ``fit`` takes them
+
+    Returns
+    -------
+    norms : ndarray of shape (T_max,), float64
+    """
+    from ._objectives import Batch
+
+    check_is_fitted(estimator, "coefs_flat_")
+    if estimator.return_sequences:
+        raise ValueError("input_gradient_norms needs one output per sequence (return_sequences=False)")
+    Xp, lengths = estimator._validate_X(X, reset=False)
+    y_enc = estimator._encode_targets(y, lengths, reset=False)
+    batch = Batch(Xp, lengths, y_enc, np.ones(len(lengths)))
+    return estimator._objective().input_gradient_norms(estimator.coefs_flat_, batch)

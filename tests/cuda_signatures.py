@@ -47,11 +47,12 @@ def record(path):
         seen.add((self.fn.__module__, self.fn.__name__, tuple(typed(a) for a in args)))
 
     simkernel.FakeCUDAKernel.__call__ = spy
-    from sklstm import LSTMClassifier, LSTMRegressor, _cuda_network
+    from sklstm import LSTMClassifier, LSTMRegressor
+    from sklstm._backend import CudaBackend
 
-    step = _cuda_network.DeviceTrainer.step
+    step = CudaBackend.device_step
     # nothing is computed, so report every step as a good one and let the fit run all its launches
-    _cuda_network.DeviceTrainer.step = lambda self, idx, key=0: (step(self, idx, key), (0.0, "ok"))[1]
+    CudaBackend.device_step = lambda self, batch, key=0: (step(self, batch, key), (0.0, "ok"))[1]
 
     def predict(est, X):
         Xp, lengths = est._validate_X(X, reset=False)

@@ -113,16 +113,16 @@ def test_auto_falls_back_to_cpu(data, no_gpu):
 
 
 def test_auto_uses_the_gpu_when_found(data, monkeypatch):
-    from sklstm import _cuda_network
+    from sklstm import _backend
 
     made = []
 
-    class Spy(_cuda_network.DeviceTrainer):
+    class Spy(_backend.CudaBackend):
         def __init__(self, *a, **k):
             made.append(1)
             super().__init__(*a, **k)
 
-    monkeypatch.setattr(_cuda_network, "DeviceTrainer", Spy)
+    monkeypatch.setitem(_backend._BACKENDS, "cuda", Spy)
     X, y, _ = data
     _fit(LSTMClassifier(device="auto", **SMALL), X, y)
     assert made == [1]

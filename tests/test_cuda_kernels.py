@@ -8,7 +8,8 @@ from cuda_support import fast_simulator, require_cuda, to_dev  # noqa: F401 - fi
 from sklstm._kernels import gru as cpu_gru, lstm as cpu_lstm, optim as cpu_optim, rnn as cpu_rnn
 from sklstm._kernels.head import clip_by_value, global_norm, scale_inplace
 from sklstm._losses import LOSSES, loss_and_output_grad
-from sklstm._network import NetworkSpec, forward as cpu_forward, loss_and_grad as cpu_loss_and_grad
+from driver import forward as cpu_forward, loss_and_grad as cpu_loss_and_grad, objective
+from sklstm._network import NetworkSpec
 
 pytestmark = require_cuda()
 
@@ -335,8 +336,10 @@ def _gpu_loss_and_grad(spec, flat, X, L, y, w, loss, rs, idx=None, **kw):
     fd, gd, st = cuda.to_device(flat), cuda.device_array_like(flat), cuda.device_array(4)
     idx = np.arange(len(L)) if idx is None else idx
     batch = cn.device_batch(cuda.to_device(X), L, idx, ws)
-    cn.loss_and_grad(spec, fd, gd, batch, Y, cuda.to_device(w.reshape(-1, 1)), steps, loss, st, ws,
-                     return_sequences=rs, weight_mask=cuda.to_device(spec.weight_mask().astype(np.uint8)), **kw)
+    key = kw.pop("key", 0)
+    params = cn.DeviceParams(fd, gd, st, cuda.to_device(spec.weight_mask().astype(np.uint8)))
+    targets = cn.DeviceTargets(Y, cuda.to_device(w.reshape(-1, 1)), steps)
+    cn.loss_and_grad(objective(spec, loss, return_sequences=rs, **kw), params, batch, targets, ws, key)
     return st.copy_to_host()[0], gd.copy_to_host()
 
 

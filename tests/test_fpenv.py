@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 
 from conftest import make_batch, make_params
+from driver import forward, loss_and_grad
 from sklstm import _network
 from sklstm._kernels import _fpenv
 from sklstm._network import NetworkSpec
+from sklstm._objectives import RecurrentObjective
 
 pytestmark = pytest.mark.skipif(not _fpenv._X86, reason="MXCSR exists on x86-64 only")
 
@@ -39,7 +41,7 @@ def test_restored_after_an_exception():
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_training_and_prediction_kernels_run_flushed(monkeypatch, n_threads, rng):
     seen = []
-    real_train, real_stack = _network._loss_and_grad, _network._stack_forward
+    real_train, real_stack = RecurrentObjective._part_loss_and_grad, _network.stack_forward
 
     def spy_train(*args, **kw):
         seen.append(_mxcsr() & _fpenv._FTZ_DAZ)
@@ -49,14 +51,14 @@ def test_training_and_prediction_kernels_run_flushed(monkeypatch, n_threads, rng
         seen.append(_mxcsr() & _fpenv._FTZ_DAZ)
         return real_stack(*args, **kw)
 
-    monkeypatch.setattr(_network, "_loss_and_grad", spy_train)
+    monkeypatch.setattr(RecurrentObjective, "_part_loss_and_grad", spy_train)
     spec = NetworkSpec("lstm", 3, (4,), False, 1)
     flat = make_params(spec, rng, np.float32)
     X, L, _ = make_batch(rng, [5] * 40, 3, np.float32)
     before = _mxcsr()
-    _network.loss_and_grad(spec, flat, np.empty_like(flat), X, L, np.zeros((40, 1)), np.ones(40),
-                           "squared_error", n_threads=n_threads)
-    monkeypatch.setattr(_network, "_stack_forward", spy_stack)
-    _network.forward(spec, flat, X, L, batch_size=16, n_threads=n_threads)
+    loss_and_grad(spec, flat, np.empty_like(flat), X, L, np.zeros((40, 1)), np.ones(40), "squared_error",
+                  n_threads=n_threads)
+    monkeypatch.setattr(_network, "stack_forward", spy_stack)
+    forward(spec, flat, X, L, batch_size=16, n_threads=n_threads)
     assert len(seen) == n_threads + 3 and all(s == _fpenv._FTZ_DAZ for s in seen)
     assert _mxcsr() == before

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from conftest import CELLS, make_batch, make_params
-from sklstm._network import NetworkSpec, loss_and_grad
+from driver import loss_and_grad
+from sklstm._network import NetworkSpec
 
 
 def _fd_check(spec, flat, X, lengths, y, loss, n_probe=40, eps=1e-6, seed=0, **kw):
@@ -100,7 +101,7 @@ def test_clip_by_global_norm(rng):
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_input_gradient_norms_match_finite_differences(cell, rng):
-    from sklstm._network import input_gradient_norms
+    from driver import input_gradient_norms
 
     spec = NetworkSpec(cell, 2, (3, 2), False, 1)
     flat = make_params(spec, rng)

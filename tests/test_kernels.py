@@ -10,7 +10,8 @@ import pytest
 
 import reference as ref
 from conftest import CELLS, make_batch, make_params, make_targets, per_sequence_targets
-from sklstm._network import NetworkSpec, forward, loss_and_grad
+from driver import forward, loss_and_grad
+from sklstm._network import NetworkSpec
 
 LOSSES = ["squared_error", "softmax", "logistic", "multilabel"]
 
@@ -188,7 +189,7 @@ def test_lstm_inference_kernel_matches_training_forward(forget, reverse, dtype, 
 def test_prediction_with_inputs_wider_than_a_product_block_is_batch_independent(cell, rng):
     """Inputs wider than _gemm.KC go through the per-row kernel in a batch too: same bits as alone."""
     from sklstm._kernels._gemm import KC
-    from sklstm._network import forward
+    from driver import forward
 
     spec = NetworkSpec(cell, KC + 9, (5,), True, 2)
     flat = make_params(spec, rng, np.float32)

@@ -5,7 +5,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reference as ref
-from sklstm._network import NetworkSpec, forward, loss_and_grad
+from driver import forward, loss_and_grad
+from sklstm._network import NetworkSpec
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -16,7 +16,8 @@ import pytest
 
 import make_torch_fixtures as mk
 from sklstm import GRURegressor, LSTMRegressor
-from sklstm._network import NetworkSpec, forward, loss_and_grad
+from driver import forward, loss_and_grad
+from sklstm._network import NetworkSpec
 from sklstm._optimizers import AdamOptimizer, SGDOptimizer
 
 FIXTURES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "fixtures", "torch_*.npz")))

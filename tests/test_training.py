@@ -5,6 +5,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from sklstm import LSTMClassifier, LSTMRegressor
+from sklstm._training import LoopConfig, TrainingLoop
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -125,15 +126,14 @@ def test_convergence_warning_only_when_max_iter_ends_training(rng):
 
 def test_length_bucketing_covers_every_sequence_once(rng):
     X = [rng.normal(size=(int(rng.integers(1, 60)), 2)) for _ in range(500)]
-    y = rng.normal(size=500)
-    reg = LSTMRegressor(hidden_layer_sizes=(2,), batch_size=10, max_iter=1, random_state=0).fit(X, y)
     lengths = np.array([len(x) for x in X])
-    batches = reg._batches(lengths, 10)
+    loop = TrainingLoop(LoopConfig(batch_size=10), None, None, None, np.random.default_rng(0))
+    batches = loop.batches(lengths)
     np.testing.assert_array_equal(np.sort(np.concatenate(batches)), np.arange(500))
     spread = np.mean([np.ptp(lengths[b]) for b in batches])
     assert spread < 0.2 * np.ptp(lengths)  # batches hold sequences of similar lengths
-    first = [b.copy() for b in reg._batches(lengths, 10)]
-    assert not all(np.array_equal(a, b) for a, b in zip(first, reg._batches(lengths, 10)))  # reshuffled
+    first = [b.copy() for b in loop.batches(lengths)]
+    assert not all(np.array_equal(a, b) for a, b in zip(first, loop.batches(lengths)))  # reshuffled
 
 
 def test_more_input_and_training_paths(rng, capsys):

@@ -80,30 +80,34 @@ class TrainOptions:
     use_blas: bool = True
 
 
-#: rows per part of a mini-batch below which a batch is not split (see :func:`batch_parts`)
-ROWS_PER_PART = 16
-#: largest number of parts
+#: fewest rows in a part of a mini-batch (smaller batches run whole)
+ROWS_PER_PART = 32
+#: most parts a mini-batch is cut into (a power of two, so that 1, 2, 4, ... threads share them evenly)
 MAX_PARTS = 2
 
 
-def batch_parts(lengths, n_threads=1) -> list:
+def batch_parts(lengths) -> list:
     """The fixed partition of a mini-batch that training runs part by part.
 
-    A function of the lengths alone (never of the thread count): with
-    ``B >= 2 * ROWS_PER_PART`` sequences, the batch is cut into
-    ``MAX_PARTS`` parts, every ``MAX_PARTS``-th sequence in length order, so
-    the parts cost about the same. Each part runs forward and backward with
-    its own gradient buffer and the gradients are summed in part order, so a
-    fit is bitwise the same on 1, 2 or 16 threads; threads only decide how
-    many parts run at once.
+    A function of the lengths alone, never of the thread count: a batch of
+    ``B`` sequences is cut into ``P`` parts, the largest power of two with
+    ``P <= MAX_PARTS`` and ``P * ROWS_PER_PART <= B``, each part taking every
+    ``P``-th sequence in length order (so the parts cost about the same).
+    Each part runs forward and backward with its own gradient buffer and
+    the gradients are summed in part order, so a fit is bitwise the same on
+    1, 2 or 16 threads (and whatever BLAS threads a worker process
+    inherits: every BLAS is held at one thread during a step); threads
+    only decide how many parts run at once.
 
     Returns
     -------
     parts : list of int ndarrays (sorted row indices), or ``[None]`` for the whole batch
     """
     lengths = np.asarray(lengths, dtype=np.int64)
-    n = min(int(n_threads), lengths.shape[0] // ROWS_PER_PART)
-    if n <= 1:
+    n = 1
+    while 2 * n <= MAX_PARTS and 2 * n * ROWS_PER_PART <= lengths.shape[0]:
+        n *= 2
+    if n == 1:
         return [None]
     order = np.argsort(-lengths, kind="stable")
     return [np.sort(order[i::n]) for i in range(n)]
@@ -190,9 +194,9 @@ class RecurrentObjective:
         o = self.options
         with flush_denormals():
             B = len(batch)
-            parts = batch_parts(batch.lengths, n_threads)
+            parts = batch_parts(batch.lengths)
             if parts == [None]:
-                with single_threaded_step_blas():
+                with single_threaded_step_blas(every_blas=True):
                     total = self._part_loss_and_grad(flat, grad, batch, rng, workspace)
                 return self._finish_grad(flat, grad, total, B)
             denom = float(batch.lengths.sum()) if o.return_sequences else float(B)

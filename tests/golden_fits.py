@@ -34,15 +34,18 @@ def configs():
     out["reg-sgd-adaptive"] = ("LSTMRegressor", dict(cell="rnn", solver="sgd", learning_rate="adaptive",
                                                      tol=10.0, n_iter_no_change=1), "reg")
     out["reg-float64"] = ("LSTMRegressor", dict(base, dtype="float64", alpha=1e-2, clip_value=0.5), "reg")
+    # 96 sequences in batches of 64: a batch that training cuts into two parts (_objectives.batch_parts)
+    out["reg-two-parts"] = ("LSTMRegressor", dict(base, batch_size=64, dropout=0.1,
+                                                  hidden_layer_sizes=(4, 3)), "reg96")
     return out
 
 
 def data(kind):
-    """Ragged float data with 48 sequences (a batch big enough to be split over threads)."""
+    """Ragged float data: 48 sequences (96 for ``reg96``)."""
     rng = np.random.default_rng(7)
-    X = [rng.normal(size=(int(rng.integers(3, 9)), 2)) for _ in range(48)]
+    X = [rng.normal(size=(int(rng.integers(3, 9)), 2)) for _ in range(96 if kind == "reg96" else 48)]
     s = np.array([x[:, 0].sum() for x in X])
-    if kind == "reg":
+    if kind in ("reg", "reg96"):
         return X, s
     if kind == "clf":
         return X, (s > 0).astype(int)
@@ -63,8 +66,10 @@ def fit_one(name):
 
     cls, params, kind = configs()[name]
     X, y = data(kind)
+    params = dict(params)
     est = getattr(sklstm, cls)(hidden_layer_sizes=params.pop("hidden_layer_sizes", (4,)), max_iter=4,
-                               batch_size=48, learning_rate_init=0.01, random_state=3, **params)
+                               batch_size=params.pop("batch_size", 48), learning_rate_init=0.01,
+                               random_state=3, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(X, y)

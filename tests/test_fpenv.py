@@ -9,7 +9,7 @@ from driver import forward, loss_and_grad
 from sklstm import _network
 from sklstm._kernels import _fpenv
 from sklstm._network import NetworkSpec
-from sklstm._objectives import RecurrentObjective
+from sklstm._objectives import RecurrentObjective, batch_parts
 
 pytestmark = pytest.mark.skipif(not _fpenv._X86, reason="MXCSR exists on x86-64 only")
 
@@ -54,11 +54,11 @@ def test_training_and_prediction_kernels_run_flushed(monkeypatch, n_threads, rng
     monkeypatch.setattr(RecurrentObjective, "_part_loss_and_grad", spy_train)
     spec = NetworkSpec("lstm", 3, (4,), False, 1)
     flat = make_params(spec, rng, np.float32)
-    X, L, _ = make_batch(rng, [5] * 40, 3, np.float32)
+    X, L, _ = make_batch(rng, [5] * 64, 3, np.float32)  # two parts (batch_parts)
     before = _mxcsr()
-    loss_and_grad(spec, flat, np.empty_like(flat), X, L, np.zeros((40, 1)), np.ones(40), "squared_error",
+    loss_and_grad(spec, flat, np.empty_like(flat), X, L, np.zeros((64, 1)), np.ones(64), "squared_error",
                   n_threads=n_threads)
     monkeypatch.setattr(_network, "stack_forward", spy_stack)
     forward(spec, flat, X, L, batch_size=16, n_threads=n_threads)
-    assert len(seen) == n_threads + 3 and all(s == _fpenv._FTZ_DAZ for s in seen)
+    assert len(seen) == len(batch_parts(L)) + 4 == 6 and all(s == _fpenv._FTZ_DAZ for s in seen)
     assert _mxcsr() == before

@@ -22,7 +22,7 @@ from ._kernels.cuda import blas, head as dhead
 from ._kernels.cuda.gru import gru_backward, gru_forward
 from ._kernels.cuda.lstm import lstm_backward, lstm_forward
 from ._kernels.cuda.rnn import rnn_backward, rnn_forward
-from ._network import has_cell_state, last_step_index, param_suffix, sort_batch
+from ._network import LayerCache, Tape, has_cell_state, last_step_index, param_suffix, sort_batch
 
 __all__ = ["DeviceWorkspace", "DeviceParams", "DeviceTargets", "loss_and_grad", "forward",
            "check_training_memory"]
@@ -117,8 +117,28 @@ def _prediction_batch(spec, steps, itemsize, batch_size):
     return int(min(batch_size, fit))
 
 
-def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, keep, ws, hs, parity):
-    """One direction of one layer, writing its output into ``hs`` (a view of the layer's output)."""
+class Pass(NamedTuple):
+    """What every layer of one pass over a device batch shares (the twin of :class:`sklstm._network.Pass`)."""
+
+    spec: object
+    v: dict
+    """Parameter views of the device parameter vector."""
+    lens: object
+    """int64 device array of the decreasing lengths."""
+    ws: DeviceWorkspace
+    keep: bool = False
+    """Keep what backward needs (training)."""
+    parity: int = 0
+    """Which of two buffers the final states go to (a truncated-BPTT chunk starts from the last one's)."""
+
+
+def _layer_forward(p, layer, d, inp, state, hs):
+    """One direction of one layer, writing its output into ``hs`` (a view of the layer's output).
+
+    Returns ``(cache, (h_n, c_n))``; ``cache`` is a :class:`sklstm._network.LayerCache`.
+    """
+    spec, v, lens, ws = p.spec, p.v, p.lens, p.ws
+    h0, c0 = state
     T, B, D = inp.shape
     h = spec.hidden[layer]
     sfx = param_suffix(layer, d)
@@ -134,39 +154,54 @@ def _layer_forward(spec, v, layer, d, inp, lens, h0, c0, keep, ws, hs, parity):
     whh_t = ws.get(key + ("whh_t",), (h, gh), dt)
     blas.transpose(w_hh, whh_t)
     reverse = d == 1
-    S = T if keep else 1
+    S = T if p.keep else 1
     hprev = ws.get(key + ("hprev",), (S, B, h), dt)
     # final states alternate between two buffers: the next truncated-BPTT chunk starts from them
-    h_n = ws.get(key + ("h_n", parity), (B, h), dt)
+    h_n = ws.get(key + ("h_n", p.parity), (B, h), dt)
     cell = spec.cell
     c_n = None
     if has_cell_state(cell):
         cs = ws.get(key + ("cs",), (S, B, h), dt)
         tcs = ws.get(key + ("tcs",), (S, B, h), dt)
-        c_n = ws.get(key + ("c_n", parity), (B, h), dt)
+        c_n = ws.get(key + ("c_n", p.parity), (B, h), dt)
         lstm_forward(xproj, whh_t, b_hh, lens, reverse, cell == "lstm", h0, c0,
                      hs, hprev, cs, tcs, xproj, h_n, c_n)
-        cache = (xproj, cs, tcs, c0)
+        arrays = (xproj, cs, tcs, c0)
     elif cell == "gru":
         gates = ws.get(key + ("gates",), (S, B, gh), dt)
         hn = ws.get(key + ("hn",), (S, B, h), dt)
         rec = ws.get(key + ("rec",), (B, gh), dt)
         gru_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, gates, hn, h_n, rec)
-        cache = (gates, hn)
+        arrays = (gates, hn)
     else:
         rec = ws.get(key + ("rec",), (B, gh), dt)
         rnn_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, h_n, rec)
-        cache = (hs,)
-    return (inp, hprev) + cache, h_n, c_n
+        arrays = (hs,)
+    return LayerCache(layer, d, (inp, hprev) + arrays), (h_n, c_n)
 
 
-def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, ws, dx, accumulate_dx):
+def _incoming(ws, key, dstate, i, shape, dt):
+    """A device buffer holding the incoming state gradient ``dstate[i]`` (zeros when there is none)."""
+    if dstate is None or dstate[i] is None:
+        return ws.zeros(key, shape, dt)
+    out = ws.get(key, shape, dt)
+    out.copy_to_device(dstate[i])
+    return out
+
+
+def _layer_backward(p, g, cache, dhs, dx=None, dstate=None):
     """Backward of one direction of one layer; adds into the gradient views ``g``.
 
-    Writes (or, with ``accumulate_dx``, adds) the gradient with respect to
-    the layer input into ``dx`` unless it is None.
+    Writes the gradient with respect to the layer input into ``dx`` unless
+    it is None (the reverse direction adds to the forward one's). ``dstate``
+    holds the gradients ``(dh_n, dc_n)`` with respect to the final states
+    (None: zero). Returns the gradients ``(dh0, dc0)`` with respect to the
+    initial states (device buffers of the workspace, valid until the next
+    pass).
     """
-    inp, hprev = cache[0], cache[1]
+    spec, v, lens, ws = p.spec, p.v, p.lens, p.ws
+    layer, d = cache.layer, cache.d
+    inp, hprev = cache.arrays[0], cache.arrays[1]
     T, B, D = inp.shape
     h = spec.hidden[layer]
     sfx = param_suffix(layer, d)
@@ -177,19 +212,20 @@ def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, ws, dx, accumulate_d
     reverse = d == 1
     cell = spec.cell
     key = (layer, d)
-    dh0 = ws.get(key + ("dh0",), (B, h), dt)
+    dh0 = _incoming(ws, key + ("dh0",), dstate, 0, (B, h), dt)
+    dc0 = None
     dgx = ws.get(key + ("dgx",), (T, B, gh), dt)
     if has_cell_state(cell):
-        gates, cs, tcs, c0 = cache[2:]
-        dc0 = ws.get(key + ("dc0",), (B, h), dt)
+        gates, cs, tcs, c0 = cache.arrays[2:]
+        dc0 = _incoming(ws, key + ("dc0",), dstate, 1, (B, h), dt)
         lstm_backward(dhs, gates, cs, tcs, c0, w_hh, lens, reverse, cell == "lstm", dgx, dh0, dc0)
         dgh = dgx
     elif cell == "gru":
-        gates, hn = cache[2:]
+        gates, hn = cache.arrays[2:]
         dgh = ws.get(key + ("dgh",), (T, B, gh), dt)
         gru_backward(dhs, gates, hn, hprev, w_hh, lens, reverse, dgx, dgh, dh0)
     else:
-        rnn_backward(dhs, cache[2], w_hh, lens, reverse, dgx, dh0)
+        rnn_backward(dhs, cache.arrays[2], w_hh, lens, reverse, dgx, dh0)
         dgh = dgx
     dgx2 = dgx.reshape(T * B, gh)
     dgh2 = dgh.reshape(T * B, gh)
@@ -198,7 +234,8 @@ def _layer_backward(spec, v, g, layer, d, dhs, cache, lens, ws, dx, accumulate_d
     blas.column_sums(dgh2, g[f"rnn.bias_hh_{sfx}"], accumulate=True)
     blas.gemm(dgh2, hprev.reshape(T * B, h), g[f"rnn.weight_hh_{sfx}"], ta=True, accumulate=True)
     if dx is not None:
-        blas.gemm(dgx2, w_ih, dx.reshape(T * B, D), accumulate=accumulate_dx)
+        blas.gemm(dgx2, w_ih, dx.reshape(T * B, D), accumulate=d > 0)
+    return dh0, dc0
 
 
 def zero_states(spec, batch, dt, ws):
@@ -214,8 +251,9 @@ def zero_states(spec, batch, dt, ws):
     return out
 
 
-def _stack_forward(spec, v, x, lens, states, keep, ws, dropout=0.0, key=0, parity=0):
-    """All layers over a time-major device batch; returns ``(top, caches, masks, new_states)``."""
+def _stack_forward(p, x, states, dropout=0.0, key=0):
+    """All layers over a time-major device batch; returns ``(top, tape, new_states)`` as the CPU driver."""
+    spec, ws = p.spec, p.ws
     inp = x
     T, B = x.shape[0], x.shape[1]
     dt = x.dtype
@@ -231,32 +269,36 @@ def _stack_forward(spec, v, x, lens, states, keep, ws, dropout=0.0, key=0, parit
         top = ws.get((layer, "top"), (T, B, spec.n_dirs * h), dt)
         lc, ls = [], []
         for d in range(spec.n_dirs):
-            h0, c0 = states[layer][d]
             hs = top if spec.n_dirs == 1 else top[:, :, d * h:(d + 1) * h]
-            cache, h_n, c_n = _layer_forward(spec, v, layer, d, inp, lens, h0, c0, keep, ws, hs, parity)
+            cache, state_n = _layer_forward(p, layer, d, inp, states[layer][d], hs)
             lc.append(cache)
-            ls.append((h_n, c_n))
+            ls.append(state_n)
         inp = top
         caches.append(lc)
         masks.append(mask)
         new_states.append(ls)
-    return inp, caches, masks, new_states
+    return inp, Tape(caches, masks), new_states
 
 
-def _stack_backward(spec, v, g, dtop, caches, masks, lens, ws, input_grad=False):
-    """Backward through all layers; returns the input gradient when ``input_grad`` (else None)."""
+def _stack_backward(p, g, dtop, tape, dstates=None, input_grad=False):
+    """Backward through all layers; returns ``(dx, dstates0)`` as :func:`sklstm._network.stack_backward`."""
+    spec, ws = p.spec, p.ws
     d_out = dtop
+    dstates0 = [None] * len(spec.hidden)
     for layer in range(len(spec.hidden) - 1, -1, -1):
         h = spec.hidden[layer]
-        inp = caches[layer][0][0]
+        inp = tape.caches[layer][0].arrays[0]
         dx = ws.get((layer, "dx"), inp.shape, inp.dtype) if (layer > 0 or input_grad) else None
+        row = []
         for d in range(spec.n_dirs):
             dhs = d_out if spec.n_dirs == 1 else d_out[:, :, d * h:(d + 1) * h]
-            _layer_backward(spec, v, g, layer, d, dhs, caches[layer][d], lens, ws, dx, d > 0)
+            dstate = None if dstates is None else dstates[layer][d]
+            row.append(_layer_backward(p, g, tape.caches[layer][d], dhs, dx, dstate))
+        dstates0[layer] = row
         if layer == 0:
-            return dx
-        if masks[layer] is not None:
-            dhead.multiply(dx, masks[layer], dx)
+            return dx, dstates0
+        if tape.masks[layer] is not None:
+            dhead.multiply(dx, tape.masks[layer], dx)
         d_out = dx
 
 
@@ -348,8 +390,8 @@ def loss_and_grad(objective, params, batch, targets, ws, key=0):
         clens = np.minimum(lens[:nb] - t0, t1 - t0)
         clens_d = ws.upload("clens", clens)
         st = [[(hh[:nb], None if c is None else c[:nb]) for hh, c in layer] for layer in states]
-        top, caches, masks, states = _stack_forward(
-            spec, v, batch.steps(t0, t1, nb, ws), clens_d, st, True, ws, dropout, key + 7919 * chunk, chunk % 2)
+        ps = Pass(spec, v, clens_d, ws, keep=True, parity=chunk % 2)
+        top, tape, states = _stack_forward(ps, batch.steps(t0, t1, nb, ws), st, dropout, key + 7919 * chunk)
         if return_sequences:
             tt, bb = np.nonzero(np.arange(t1 - t0)[:, None] < clens[None, :])
             ysrc = rows[bb] * y_steps + t0 + tt
@@ -393,7 +435,7 @@ def loss_and_grad(objective, params, batch, targets, ws, key=0):
             dhead.scatter_steps(dfeat, tt_d, bb_d, dtop)
         else:
             dhead.scatter_last(dfeat, sel_d, steps_d, spec.hidden[-1], spec.bidirectional, dtop)
-        _stack_backward(spec, v, g, dtop, caches, masks, clens_d, ws)
+        _stack_backward(ps, g, dtop, tape)  # truncated BPTT: no gradient into the carried states
     if alpha:
         dhead.reduce_sum(flat, stats, LOSS, square=True, mask=weight_mask, scale=0.5 * alpha / B,
                          accumulate=True)
@@ -450,7 +492,7 @@ def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_
         rows_idx = idx[perm]
         B = len(idx)
         lens_d = ws.upload("lens", lens)
-        top, _, _, _ = _stack_forward(spec, v, ws.upload("x", x), lens_d, zero_states(spec, B, dt, ws), False, ws)
+        top, _, _ = _stack_forward(Pass(spec, v, lens_d, ws), ws.upload("x", x), zero_states(spec, B, dt, ws))
         if return_sequences:
             tt, bb = np.nonzero(np.arange(x.shape[0])[:, None] < lens[None, :])
             feat = ws.get("feat", (tt.shape[0], spec.head_size), dt)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,8 +29,8 @@ from ._kernels._ops import add_weight_grad, matmul
 from ._kernels.lstm import lstm_backward, lstm_forward, lstm_infer
 from ._kernels.rnn import rnn_backward, rnn_forward
 
-__all__ = ["NetworkSpec", "CELL_GATES", "Workspace", "stack_forward", "stack_backward", "step", "zero_states",
-           "sort_batch"]
+__all__ = ["NetworkSpec", "CELL_GATES", "Workspace", "Pass", "Tape", "stack_forward", "stack_backward", "step",
+           "zero_states", "sort_batch"]
 
 #: number of gate blocks (rows of ``weight_ih`` per hidden unit) of each cell
 CELL_GATES = {"lstm": 4, "lstm1997": 3, "gru": 3, "rnn": 1}
@@ -232,8 +233,59 @@ _GATE_MAJOR_MIN_BATCH = 4
 _GATE_MAJOR_MAX_INPUT = KC
 
 
-def layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None):
-    """One direction of one layer. Returns ``(hs, cache, h_n, c_n)``."""
+@dataclass(frozen=True, eq=False)
+class Pass:
+    """What every layer of one pass over a batch shares.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    v : dict
+        Parameter views (:meth:`NetworkSpec.views`).
+    lens : int64 ndarray of shape (B,)
+        Lengths of the batch's sequences, in decreasing order (:func:`sort_batch`).
+    use_blas : bool
+        See :func:`sklstm._kernels._ops.matmul`.
+    keep : bool
+        Keep what backward needs (training); inference keeps only the
+        current step.
+    ws : Workspace or None
+        Buffers reused between training steps.
+    """
+
+    spec: NetworkSpec
+    v: dict
+    lens: np.ndarray
+    use_blas: bool = True
+    keep: bool = False
+    ws: Workspace | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class LayerCache:
+    """What one direction of one layer keeps from forward for backward."""
+
+    layer: int
+    d: int
+    arrays: tuple  # (inp, hprev, ...cell-specific)
+
+
+class Tape(NamedTuple):
+    """What :func:`stack_forward` keeps for :func:`stack_backward`: per layer, the caches and dropout mask."""
+
+    caches: list
+    masks: list
+
+
+def layer_forward(p, layer, d, inp, state):
+    """One direction of one layer over a time-major input ``inp`` of shape (T, B, D).
+
+    ``state`` is the initial ``(h0, c0)`` (``c0`` None without a cell state).
+    Returns ``(hs, cache, (h_n, c_n))``; ``cache`` is a :class:`LayerCache`
+    when ``p.keep``, else None.
+    """
+    spec, v, lens, use_blas, ws = p.spec, p.v, p.lens, p.use_blas, p.ws
+    h0, c0 = state
     T, B, D = inp.shape
     h = spec.hidden[layer]
     sfx = param_suffix(layer, d)
@@ -245,19 +297,18 @@ def layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None)
     key = (layer, d)
     reverse = d == 1
     gate_major = B >= _GATE_MAJOR_MIN_BATCH and D <= _GATE_MAJOR_MAX_INPUT
-    if not keep and has_cell_state(spec.cell) and gate_major:  # inference, same bits
+    if not p.keep and has_cell_state(spec.cell) and gate_major:  # inference, same bits
         hs = np.empty((T, B, h), dtype=dt)
         h_n = np.empty((B, h), dtype=dt)
         c_n = np.empty((B, h), dtype=dt)
         lstm_infer(inp.reshape(T * B, D), transposed(w_ih), v[f"rnn.bias_ih_{sfx}"], b_hh, transposed(w_hh),
-                   lens, reverse,
-                   spec.cell == "lstm", h0, c0, hs, h_n, c_n)
-        return hs, None, h_n, c_n
+                   lens, reverse, spec.cell == "lstm", h0, c0, hs, h_n, c_n)
+        return hs, None, (h_n, c_n)
     xproj = scratch(ws, key + ("xproj",), (T * B, gh), dt)
     linear_forward(inp.reshape(T * B, D), transposed(w_ih), v[f"rnn.bias_ih_{sfx}"], xproj, use_blas)
     xproj = xproj.reshape(T, B, gh)
     whh_t = transposed(w_hh)
-    S = T if keep else 1  # inference keeps only the current step of the caches
+    S = T if p.keep else 1  # inference keeps only the current step of the caches
     hs = scratch(ws, key + ("hs",), (T, B, h), dt)
     hprev = scratch(ws, key + ("hprev",), (S, B, h), dt)
     h_n = np.empty((B, h), dtype=dt)
@@ -271,27 +322,56 @@ def layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws=None)
         c_n = np.empty((B, h), dtype=dt)
         lstm_forward(xproj, whh_t, b_hh, lens, reverse, cell == "lstm", h0, c0,
                      hs, hprev, cs, tcs, gates, h_n, c_n, rec, use_blas)
-        cache = (gates, cs, tcs, c0)
+        arrays = (gates, cs, tcs, c0)
     elif cell == "gru":
         gates = scratch(ws, key + ("gates",), (S, B, gh), dt)
         hn = scratch(ws, key + ("hn",), (S, B, h), dt)
         gru_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, gates, hn, h_n, rec, use_blas)
-        cache = (gates, hn)
+        arrays = (gates, hn)
     else:
         rnn_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, h_n, rec, use_blas)
-        cache = (hs,)
-    if not keep:
-        return hs, None, h_n, c_n
-    return hs, (inp, hprev) + cache, h_n, c_n
+        arrays = (hs,)
+    if not p.keep:
+        return hs, None, (h_n, c_n)
+    return hs, LayerCache(layer, d, (inp, hprev) + arrays), (h_n, c_n)
 
 
-def layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas, need_dx=True, ws=None):
+def _incoming(dstate, i, shape, dt):
+    """A writable copy of the incoming gradient ``dstate[i]``, or zeros when there is none."""
+    if dstate is None or dstate[i] is None:
+        return np.zeros(shape, dtype=dt)
+    return np.array(dstate[i], dtype=dt, order="C", copy=True)
+
+
+def layer_backward(p, g, cache, dhs, dstate=None, need_dx=True):
     """Backward of one direction of one layer; accumulates into the gradient views ``g``.
 
-    Returns the gradient with respect to the layer input, shape (T, B, D)
-    (None when ``need_dx`` is False: the first layer's input is data).
+    Parameters
+    ----------
+    p : Pass
+    g : dict
+        Gradient views (:meth:`NetworkSpec.views` of the gradient vector).
+    cache : LayerCache
+        From :func:`layer_forward`.
+    dhs : ndarray of shape (T, B, H)
+        Gradient with respect to each step's output.
+    dstate : tuple or None
+        Gradients ``(dh_n, dc_n)`` with respect to the final states
+        (either may be None: zero).
+    need_dx : bool
+        Also return the gradient with respect to the layer input (the
+        first layer's input is data and usually needs none).
+
+    Returns
+    -------
+    dx : ndarray of shape (T, B, D) or None
+    dstate0 : tuple
+        Gradients ``(dh0, dc0)`` with respect to the initial states
+        (``dc0`` None without a cell state).
     """
-    inp, hprev = cache[0], cache[1]
+    spec, v, lens, use_blas, ws = p.spec, p.v, p.lens, p.use_blas, p.ws
+    layer, d = cache.layer, cache.d
+    inp, hprev = cache.arrays[0], cache.arrays[1]
     T, B, D = inp.shape
     h = spec.hidden[layer]
     sfx = param_suffix(layer, d)
@@ -301,21 +381,22 @@ def layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas, need_dx=Tru
     dt = inp.dtype
     reverse = d == 1
     cell = spec.cell
-    dh0 = np.empty((B, h), dtype=dt)
+    dh0 = _incoming(dstate, 0, (B, h), dt)
+    dc0 = None
     key = (layer, d)
     dgx = scratch(ws, key + ("dgx",), (T, B, gh), dt)
     if has_cell_state(cell):
-        gates, cs, tcs, c0 = cache[2:]
-        dc0 = np.empty((B, h), dtype=dt)
+        gates, cs, tcs, c0 = cache.arrays[2:]
+        dc0 = _incoming(dstate, 1, (B, h), dt)
         lstm_backward(dhs, gates, cs, tcs, c0, w_hh, lens, reverse, cell == "lstm",
                       dgx, dh0, dc0, use_blas)
         dgh = dgx
     elif cell == "gru":
-        gates, hn = cache[2:]
+        gates, hn = cache.arrays[2:]
         dgh = scratch(ws, key + ("dgh",), (T, B, gh), dt)
         gru_backward(dhs, gates, hn, hprev, w_hh, lens, reverse, dgx, dgh, dh0, use_blas)
     else:
-        rnn_backward(dhs, cache[2], w_hh, lens, reverse, dgx, dh0, use_blas)
+        rnn_backward(dhs, cache.arrays[2], w_hh, lens, reverse, dgx, dh0, use_blas)
         dgh = dgx
     dgx2 = dgx.reshape(T * B, gh)
     ones = scratch(ws, ("ones",), (T * B,), dt)
@@ -331,10 +412,10 @@ def layer_backward(spec, v, g, layer, d, dhs, cache, lens, use_blas, need_dx=Tru
         g[f"rnn.bias_hh_{sfx}"] += ones @ dgh2
     add_weight_grad(dgh2, hprev.reshape(T * B, h), g[f"rnn.weight_hh_{sfx}"])
     if not need_dx:
-        return None
+        return None, (dh0, dc0)
     dx = np.empty((T * B, D), dtype=dt)
     matmul(dgx2, w_ih, dx, use_blas)
-    return dx.reshape(T, B, D)
+    return dx.reshape(T, B, D), (dh0, dc0)
 
 
 def zero_states(spec, batch, dt):
@@ -348,11 +429,29 @@ def dropout_mask(rng, shape, p, dt):
     return (keep / (1.0 - p)).astype(dt)
 
 
-def stack_forward(spec, v, x, lens, states, use_blas, keep, dropout=0.0, rng=None, ws=None):
+def stack_forward(p, x, states, dropout=0.0, rng=None):
     """All layers over a time-major chunk ``x`` of shape (T, B, F).
 
-    Returns ``(top, caches, masks, new_states)``; ``top`` is (T, B, head_size).
+    Parameters
+    ----------
+    p : Pass
+    x : ndarray of shape (T, B, F)
+    states : list
+        Initial states, per layer, per direction ``(h0, c0)`` (:func:`zero_states`).
+    dropout : float
+        Probability of zeroing an input of every layer but the first.
+    rng : numpy.random.Generator or None
+        Draws the dropout masks.
+
+    Returns
+    -------
+    top : ndarray of shape (T, B, head_size)
+    tape : Tape
+        What :func:`stack_backward` needs (caches only when ``p.keep``).
+    new_states : list
+        Final states, as ``states``.
     """
+    spec = p.spec
     prepare_products(x.dtype)  # every path to the kernels starts here (fit, predict, streaming, diagnostics)
     inp = x
     caches, masks, new_states = [], [], []
@@ -363,37 +462,63 @@ def stack_forward(spec, v, x, lens, states, use_blas, keep, dropout=0.0, rng=Non
             inp = inp * mask
         outs, lc, ls = [], [], []
         for d in range(spec.n_dirs):
-            h0, c0 = states[layer][d]
-            hs, cache, h_n, c_n = layer_forward(spec, v, layer, d, inp, lens, h0, c0, use_blas, keep, ws)
+            hs, cache, state_n = layer_forward(p, layer, d, inp, states[layer][d])
             outs.append(hs)
             lc.append(cache)
-            ls.append((h_n, c_n))
+            ls.append(state_n)
         inp = outs[0] if spec.n_dirs == 1 else np.concatenate(outs, axis=2)
         caches.append(lc)
         masks.append(mask)
         new_states.append(ls)
-    return inp, caches, masks, new_states
+    return inp, Tape(caches, masks), new_states
 
 
-def stack_backward(spec, v, g, dtop, caches, masks, lens, use_blas, ws=None, input_grad=False):
-    """Backward through all layers given the gradient of the top output.
+def stack_backward(p, g, dtop, tape, dstates=None, input_grad=False):
+    """Backward through all layers given the gradients of the top output and of the final states.
 
-    Returns the gradient with respect to the network input when ``input_grad``
-    (else None: the first layer's input is data and needs none).
+    Parameters
+    ----------
+    p : Pass
+        As given to :func:`stack_forward` (with ``keep=True``).
+    g : dict
+        Gradient views; the parameters' gradients are added into them.
+    dtop : ndarray of shape (T, B, head_size)
+        Gradient with respect to the top layer's outputs.
+    tape : Tape
+        From :func:`stack_forward`.
+    dstates : list or None
+        Gradients with respect to the final states, shaped as
+        :func:`stack_forward`'s ``new_states`` (None, or None entries: zero).
+    input_grad : bool
+        Also return the gradient with respect to ``x``.
+
+    Returns
+    -------
+    dx : ndarray of shape (T, B, F) or None
+        None unless ``input_grad``.
+    dstates0 : list
+        Gradients with respect to the initial states, shaped as ``states``.
     """
+    spec = p.spec
     d_out = dtop
+    dstates0 = [None] * len(spec.hidden)
     for layer in range(len(spec.hidden) - 1, -1, -1):
         h = spec.hidden[layer]
         dx = None
+        row = []
         for d in range(spec.n_dirs):
             dhs = d_out if spec.n_dirs == 1 else np.ascontiguousarray(d_out[:, :, d * h:(d + 1) * h])
-            dxd = layer_backward(spec, v, g, layer, d, dhs, caches[layer][d], lens, use_blas,
-                                 need_dx=layer > 0 or input_grad, ws=ws)
-            dx = dxd if dx is None else dx + dxd
+            dstate = None if dstates is None else dstates[layer][d]
+            dxd, dstate0 = layer_backward(p, g, tape.caches[layer][d], dhs, dstate,
+                                          need_dx=layer > 0 or input_grad)
+            row.append(dstate0)
+            if dxd is not None:
+                dx = dxd if dx is None else dx + dxd
+        dstates0[layer] = row
         if layer == 0:
-            return dx
-        if masks[layer] is not None:
-            dx *= masks[layer]
+            return dx, dstates0
+        if tape.masks[layer] is not None:
+            dx *= tape.masks[layer]
         d_out = dx
 
 
@@ -468,5 +593,5 @@ def step(spec, v, states, x_t):
                          "reads the whole sequence first.")
     B = x_t.shape[0]
     x = np.ascontiguousarray(x_t).reshape(1, B, x_t.shape[1])
-    top, _, _, new_states = stack_forward(spec, v, x, np.ones(B, dtype=np.int64), states, False, False)
+    top, _, new_states = stack_forward(Pass(spec, v, np.ones(B, dtype=np.int64), use_blas=False), x, states)
     return new_states, top[0]

@@ -262,8 +262,8 @@ class RecurrentObjective:
             nb = int(np.count_nonzero(lens > t0))
             clens = np.ascontiguousarray(np.minimum(lens[:nb] - t0, t1 - t0))
             st = [[(h[:nb], None if c is None else c[:nb]) for h, c in layer] for layer in states]
-            top, caches, masks, states = net.stack_forward(
-                spec, v, x[t0:t1, :nb], clens, st, o.use_blas, True, o.dropout, rng, workspace)
+            ps = net.Pass(spec, v, clens, o.use_blas, keep=True, ws=workspace)
+            top, tape, states = net.stack_forward(ps, x[t0:t1, :nb], st, o.dropout, rng)
             if o.return_sequences:
                 valid = np.arange(t1 - t0)[:, None] < clens[None, :]
                 feat = top[valid]
@@ -296,7 +296,7 @@ class RecurrentObjective:
                 dtop[valid] = dfeat
             else:
                 net.scatter_last(spec, dtop, rows, steps, dfeat)
-            net.stack_backward(spec, v, g, dtop, caches, masks, clens, o.use_blas, workspace)
+            net.stack_backward(ps, g, dtop, tape)  # truncated BPTT: no gradient into the carried states
         return total
 
     # ------------------------------------------------------------------ prediction
@@ -348,14 +348,15 @@ class RecurrentObjective:
         B, T = lens.shape[0], x.shape[0]
         w = batch.sample_weight[perm]
         y = batch.y[perm]
-        top, caches, masks, _ = net.stack_forward(spec, v, x, lens, net.zero_states(spec, B, dt), True, True)
+        ps = net.Pass(spec, v, lens, keep=True)
+        top, tape, _ = net.stack_forward(ps, x, net.zero_states(spec, B, dt))
         rows = np.arange(B)
         feat = np.ascontiguousarray(net.gather_last(spec, top, rows, lens - 1))
         logits = feat @ v["head.weight"].T + v["head.bias"]
         _, dlogits = loss_and_output_grad(self.loss, logits, y, w, float(B))
         dtop = np.zeros_like(top)
         net.scatter_last(spec, dtop, rows, lens - 1, dlogits @ v["head.weight"])
-        d_out = net.stack_backward(spec, v, g, dtop, caches, masks, lens, True, input_grad=True)
+        d_out, _ = net.stack_backward(ps, g, dtop, tape, input_grad=True)
         norms = np.sqrt((d_out.astype(np.float64) ** 2).sum(axis=2))  # (T, B)
         valid = np.arange(T)[:, None] < lens[None, :]
         return (norms * valid).sum(axis=1) / np.maximum(valid.sum(axis=1), 1) * B
@@ -386,7 +387,8 @@ def forward(spec, flat, X, lengths, *, head=True, return_sequences=False, batch_
             idx = order[start:start + bs]
             x, lens, perm = net.sort_batch(X[idx], lengths[idx])
             rows_idx = idx[perm]
-        top, _, _, _ = net.stack_forward(spec, v, x, lens, net.zero_states(spec, len(idx), dt), False, False)
+        top, _, _ = net.stack_forward(net.Pass(spec, v, lens, use_blas=False), x,
+                                      net.zero_states(spec, len(idx), dt))
         if sequences:
             valid = np.arange(x.shape[0])[:, None] < lens[None, :]
             feat = np.ascontiguousarray(top[valid])

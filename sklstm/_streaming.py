@@ -44,7 +44,7 @@ class StreamingPredictor:
 
     def __init__(self, estimator):
         self.estimator = estimator
-        self._source = self._flat = None
+        self._source = self._flat = self._views = self._head_t = None
         self.reset()
 
     def reset(self):
@@ -65,7 +65,9 @@ class StreamingPredictor:
         flat = self.estimator.coefs_flat_
         if flat is not self._source:
             self._source, self._flat = flat, writable(flat)
-        return self.estimator._spec.views(self._flat)
+            self._views = self.estimator._spec.views(self._flat)
+            self._head_t = net.transposed(self._views["head.weight"])
+        return self._views
 
     def _advance(self, x_t):
         est = self.estimator
@@ -83,8 +85,7 @@ class StreamingPredictor:
         self._states, top = net.step(est._spec, v, self._states, xb)
         self.n_steps_ += 1
         raw = np.empty((1, est._spec.n_outputs), dtype=xb.dtype)
-        head_w_t = np.ascontiguousarray(v["head.weight"].T)
-        linear_forward(np.ascontiguousarray(top), head_w_t, v["head.bias"], raw, False)
+        linear_forward(np.ascontiguousarray(top), self._head_t, v["head.bias"], raw, False)
         return output_activation(est._loss, raw)[0]
 
     def step(self, x_t):

@@ -104,8 +104,14 @@ def forecast(estimator, history, steps, window=None):
     steps : int
         Future steps to produce.
     window : int or None, default=None
-        Feed only the last ``window`` steps (as in training); None feeds the
-        whole history.
+        Feed only the last ``window`` steps (as in training): every forecast
+        step then re-runs the model over its window (the oldest step leaves
+        the window, so no state can be carried). None feeds the whole
+        history once and carries the recurrent state from step to step
+        (:meth:`stream`): each forecast step costs one timestep, with the
+        same results as re-running ``predict`` over the growing history
+        (a bidirectional model, or one without ``stream``, such as a
+        ``Pipeline``, re-runs it).
 
     Returns
     -------
@@ -135,6 +141,15 @@ def forecast(estimator, history, steps, window=None):
         raise ValueError("forecast needs a model that reads and predicts every feature of the series "
                          f"({F}); train it on make_windows(series, window, horizon=1)")
     out = np.empty((steps, F))
+    if window is None and hasattr(estimator, "stream") and not getattr(estimator, "bidirectional", False):
+        stream = estimator.stream()
+        for x_t in h[:-1]:
+            stream.step(x_t)
+        nxt = h[-1]
+        for k in range(steps):
+            nxt = np.asarray(stream.step(nxt), dtype=np.float64).reshape(F)
+            out[k] = nxt
+        return out[:, 0] if univariate else out
     for k in range(steps):
         ctx = h if window is None else h[-window:]
         nxt = np.asarray(estimator.predict(ctx[None, :, :]), dtype=np.float64).reshape(F)

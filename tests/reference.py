@@ -104,11 +104,19 @@ def run_direction(cell, xs, p, names, reverse, init=None):
     return hs, caches, (h, c)
 
 
-def backward_direction(cell, dhs, caches, p, names, grads, reverse):
-    """BPTT over one direction; adds the weight gradients into ``grads``; returns dxs."""
+def backward_direction(cell, dhs, caches, p, names, grads, reverse, dfinal=None):
+    """BPTT over one direction; adds the weight gradients into ``grads``.
+
+    ``dfinal`` is an optional gradient ``(dh_n, dc_n)`` with respect to the
+    final state. Returns ``(dxs, (dh0, dc0))``: the gradients with respect
+    to the inputs and to the initial state.
+    """
     w_ih, w_hh = p[names[0]], p[names[1]]
     T, H = dhs.shape
-    dh, dc = np.zeros(H), np.zeros(H)
+    if dfinal is None:
+        dh, dc = np.zeros(H), np.zeros(H)
+    else:
+        dh, dc = np.array(dfinal[0], float), np.array(dfinal[1], float)
     dxs = np.zeros((T, w_ih.shape[1]))
     order = range(T) if reverse else range(T - 1, -1, -1)
     for t in order:
@@ -119,14 +127,15 @@ def backward_direction(cell, dhs, caches, p, names, grads, reverse):
         grads[names[1]] += np.outer(d_hh, cache[1])
         grads[names[2]] += d_ih
         grads[names[3]] += d_hh
-    return dxs
+    return dxs, (dh, dc)
 
 
 def network_forward(cell, n_layers, bidirectional, p, xs, init=None, final=None):
     """Stacked (bi)directional forward of one sequence. Returns ``(top, record)``.
 
-    ``init[layer]`` optionally gives the initial state of each unidirectional
-    layer; ``final`` (a list) receives the final ``(h, c)`` of each layer.
+    ``init`` optionally gives the initial ``(h0, c0)`` of each layer and
+    direction, in the order layer 0 forward, layer 0 reverse, layer 1, ...;
+    ``final`` (a list) receives the final ``(h, c)`` in the same order.
     """
     dirs = 2 if bidirectional else 1
     inp = xs
@@ -135,7 +144,7 @@ def network_forward(cell, n_layers, bidirectional, p, xs, init=None, final=None)
         outs, caches = [], []
         for d in range(dirs):
             hs, cs, state = run_direction(cell, inp, p, layer_names(layer, d), reverse=d == 1,
-                                          init=None if init is None else init[layer])
+                                          init=None if init is None else init[layer * dirs + d])
             outs.append(hs)
             caches.append(cs)
             if final is not None:
@@ -145,16 +154,27 @@ def network_forward(cell, n_layers, bidirectional, p, xs, init=None, final=None)
     return inp, record
 
 
-def network_backward(cell, n_layers, bidirectional, p, dtop, record, grads):
+def network_backward(cell, n_layers, bidirectional, p, dtop, record, grads, dfinal=None):
+    """Backward of :func:`network_forward`; adds the weight gradients into ``grads``.
+
+    ``dfinal`` optionally gives the gradients with respect to the final
+    states, ordered as ``final``. Returns ``(dxs, dinit)``: the gradient
+    with respect to the input sequence and the gradients with respect to
+    the initial states, ordered as ``init``.
+    """
     dirs = 2 if bidirectional else 1
     d_out = dtop
+    dinit = [None] * (n_layers * dirs)
     for layer in range(n_layers - 1, -1, -1):
         H = p[layer_names(layer, 0)[1]].shape[1]
         dx = 0
         for d in range(dirs):
-            dx = dx + backward_direction(cell, d_out[:, d * H:(d + 1) * H], record[layer][d],
-                                         p, layer_names(layer, d), grads, reverse=d == 1)
+            dxd, dinit[layer * dirs + d] = backward_direction(
+                cell, d_out[:, d * H:(d + 1) * H], record[layer][d], p, layer_names(layer, d), grads,
+                reverse=d == 1, dfinal=None if dfinal is None else dfinal[layer * dirs + d])
+            dx = dx + dxd
         d_out = dx
+    return d_out, dinit
 
 
 def head_features(top, bidirectional):

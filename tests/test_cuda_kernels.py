@@ -33,7 +33,14 @@ def _cell_inputs(rng, cell, dt):
     return xproj, whh, bhh, h0, c0, dhs
 
 
-def _cpu_cell(cell, xproj, whh, bhh, reverse, h0, c0, dhs, S):
+def _incoming(dstate, i, dt):
+    """A fresh copy of the incoming state gradient ``dstate[i]`` (zeros when None): the kernels update it."""
+    B = len(LENGTHS)
+    return np.zeros((B, H), dtype=dt) if dstate is None else np.array(dstate[i], dtype=dt)
+
+
+def _cpu_cell(cell, xproj, whh, bhh, reverse, h0, c0, dhs, S, dstate=None):
+    """``dstate``: incoming gradients (dh_n, dc_n) on the final states (default zeros)."""
     from sklstm._kernels.cuda import gru, lstm, rnn  # noqa: F401 - imported for the GPU half
 
     T, B, G = xproj.shape
@@ -48,7 +55,7 @@ def _cpu_cell(cell, xproj, whh, bhh, reverse, h0, c0, dhs, S):
                               hs, hprev, cs, tcs, gates, h_n, c_n, e(B, G), True)
         out.update(hs=hs, hprev=hprev, cs=cs, tcs=tcs, gates=gates, h_n=h_n, c_n=c_n)
         if S == T:
-            dg, dh0, dc0 = e(T, B, G), e(B, H), e(B, H)
+            dg, dh0, dc0 = e(T, B, G), _incoming(dstate, 0, dt), _incoming(dstate, 1, dt)
             cpu_lstm.lstm_backward(dhs, gates, cs, tcs, c0, whh, LENGTHS, reverse, cell == "lstm",
                                    dg, dh0, dc0, True)
             out.update(dgates=dg, dh0=dh0, dc0=dc0)
@@ -57,20 +64,20 @@ def _cpu_cell(cell, xproj, whh, bhh, reverse, h0, c0, dhs, S):
         cpu_gru.gru_forward(xproj, whh_t, bhh, LENGTHS, reverse, h0, hs, hprev, gates, hn, h_n, e(B, G), True)
         out.update(hs=hs, hprev=hprev, gates=gates, hn=hn, h_n=h_n)
         if S == T:
-            dgx, dgh, dh0 = e(T, B, G), e(T, B, G), e(B, H)
+            dgx, dgh, dh0 = e(T, B, G), e(T, B, G), _incoming(dstate, 0, dt)
             cpu_gru.gru_backward(dhs, gates, hn, hprev, whh, LENGTHS, reverse, dgx, dgh, dh0, True)
             out.update(dgx=dgx, dgh=dgh, dh0=dh0)
     else:
         cpu_rnn.rnn_forward(xproj, whh_t, bhh, LENGTHS, reverse, h0, hs, hprev, h_n, e(B, H), True)
         out.update(hs=hs, hprev=hprev, h_n=h_n)
         if S == T:
-            dg, dh0 = e(T, B, H), e(B, H)
+            dg, dh0 = e(T, B, H), _incoming(dstate, 0, dt)
             cpu_rnn.rnn_backward(dhs, hs, whh, LENGTHS, reverse, dg, dh0, True)
             out.update(dgates=dg, dh0=dh0)
     return out
 
 
-def _gpu_cell(cell, xproj, whh, bhh, reverse, h0, c0, dhs, S):
+def _gpu_cell(cell, xproj, whh, bhh, reverse, h0, c0, dhs, S, dstate=None):
     from sklstm._kernels.cuda import gru, lstm, rnn
 
     T, B, G = xproj.shape
@@ -86,7 +93,8 @@ def _gpu_cell(cell, xproj, whh, bhh, reverse, h0, c0, dhs, S):
                           hs, hprev, cs, tcs, xp, h_n, c_n)  # gates computed in place, as the driver does
         res.update(hs=hs, hprev=hprev, cs=cs, tcs=tcs, gates=xp, h_n=h_n, c_n=c_n)
         if S == T:
-            dg, dh0, dc0 = d(T, B, G), d(B, H), d(B, H)
+            dg = d(T, B, G)
+            dh0, dc0 = cuda.to_device(_incoming(dstate, 0, dt)), cuda.to_device(_incoming(dstate, 1, dt))
             lstm.lstm_backward(dhs_d, xp, cs, tcs, c0_d, whh_d, lens, reverse, cell == "lstm", dg, dh0, dc0)
             res.update(dgates=dg, dh0=dh0, dc0=dc0)
     elif cell == "gru":
@@ -94,14 +102,14 @@ def _gpu_cell(cell, xproj, whh, bhh, reverse, h0, c0, dhs, S):
         gru.gru_forward(xp, whh_t, bhh_d, lens, reverse, h0_d, hs, hprev, gates, hn, h_n, d(B, G))
         res.update(hs=hs, hprev=hprev, gates=gates, hn=hn, h_n=h_n)
         if S == T:
-            dgx, dgh, dh0 = d(T, B, G), d(T, B, G), d(B, H)
+            dgx, dgh, dh0 = d(T, B, G), d(T, B, G), cuda.to_device(_incoming(dstate, 0, dt))
             gru.gru_backward(dhs_d, gates, hn, hprev, whh_d, lens, reverse, dgx, dgh, dh0)
             res.update(dgx=dgx, dgh=dgh, dh0=dh0)
     else:
         rnn.rnn_forward(xp, whh_t, bhh_d, lens, reverse, h0_d, hs, hprev, h_n, d(B, H))
         res.update(hs=hs, hprev=hprev, h_n=h_n)
         if S == T:
-            dg, dh0 = d(T, B, H), d(B, H)
+            dg, dh0 = d(T, B, H), cuda.to_device(_incoming(dstate, 0, dt))
             rnn.rnn_backward(dhs_d, hs, whh_d, lens, reverse, dg, dh0)
             res.update(dgates=dg, dh0=dh0)
     return {k: v.copy_to_host() for k, v in res.items()}
@@ -115,9 +123,12 @@ def test_cell_kernels_match_cpu(rng, cell, reverse, dt):
     args = _cell_inputs(rng, cell, dt)
     xproj, whh, bhh, h0, c0, dhs = args
     T = xproj.shape[0]
-    want = _cpu_cell(cell, xproj, whh, bhh, reverse, h0, c0, dhs, T)
-    got = _gpu_cell(cell, xproj, whh, bhh, reverse, h0, c0, dhs, T)
+    dstate = (rng.standard_normal((len(LENGTHS), H)), rng.standard_normal((len(LENGTHS), H)))
+    want = _cpu_cell(cell, xproj, whh, bhh, reverse, h0, c0, dhs, T, dstate)
+    got = _gpu_cell(cell, xproj, whh, bhh, reverse, h0, c0, dhs, T, dstate)
     assert set(got) == set(want)
+    zero = _cpu_cell(cell, xproj, whh, bhh, reverse, h0, c0, dhs, T)
+    assert not np.allclose(zero["dh0"], want["dh0"])  # the incoming final-state gradient counts
     valid = np.arange(T)[:, None] < LENGTHS[None, :]
     for k in want:
         if k == "tcs":  # tanh(c) is neither written nor read at padding steps

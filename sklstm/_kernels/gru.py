@@ -108,13 +108,14 @@ def gru_backward(dhs, gates, hn, hprev, whh, lengths, reverse,
         Output: gradient with respect to ``W_hh h + b_hh`` (gives ``W_hh``
         and ``b_hh``).
     dh_state : ndarray of shape (B, H)
-        Output: gradient with respect to ``h0``.
+        In and out: on entry the gradient with respect to the final state
+        ``h_n`` (zeros where the loss does not read it), on exit the
+        gradient with respect to ``h0``.
     use_blas : bool
     """
     T, B, G = gates.shape
     H = hprev.shape[2]
     one = unit(gates)
-    zero_rows(dh_state, 0)
     wp = step_weights(whh)  # packed once, reused by every step's product
     for s in range(T):
         t = s if reverse else T - 1 - s

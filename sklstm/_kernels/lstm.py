@@ -256,7 +256,10 @@ def lstm_backward(dhs, gates, cs, tcs, c0, whh, lengths, reverse, forget,
         Output: gradient with respect to the gate pre-activations (zero at
         padding). Weight gradients are products of it computed afterwards.
     dh_state, dc_state : ndarray of shape (B, H)
-        Output: gradients with respect to ``h0`` and ``c0``.
+        In and out. On entry: the gradients of the loss with respect to
+        the final states ``h_n`` and ``c_n`` (zeros where the loss does not
+        read them). On exit: the gradients with respect to ``h0`` and
+        ``c0``.
     use_blas : bool
         See :func:`matmul`.
     """
@@ -265,8 +268,6 @@ def lstm_backward(dhs, gates, cs, tcs, c0, whh, lengths, reverse, forget,
     og = 3 * H if forget else 2 * H
     gg = 2 * H if forget else H
     one = unit(gates)
-    zero_rows(dh_state, 0)
-    zero_rows(dc_state, 0)
     wp = step_weights(whh)  # packed once, reused by every step's product
     for s in range(T):
         t = s if reverse else T - 1 - s

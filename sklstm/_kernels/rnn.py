@@ -74,12 +74,13 @@ def rnn_backward(dhs, hs, whh, lengths, reverse, dgates, dh_state, use_blas):
     dgates : ndarray of shape (T, B, H)
         Output: gradient with respect to the pre-activation.
     dh_state : ndarray of shape (B, H)
-        Output: gradient with respect to ``h0``.
+        In and out: on entry the gradient with respect to the final state
+        ``h_n`` (zeros where the loss does not read it), on exit the
+        gradient with respect to ``h0``.
     use_blas : bool
     """
     T, B, H = hs.shape
     one = unit(hs)
-    zero_rows(dh_state, 0)
     wp = step_weights(whh)  # packed once, reused by every step's product
     for s in range(T):
         t = s if reverse else T - 1 - s

@@ -71,8 +71,6 @@ def _gru_backward(dhs, gates, hn, hprev, whh, lengths, reverse, dgx, dgh, dh_sta
     G = gates.shape[2]
     H = hprev.shape[2]
     L = lengths[b]
-    for j in range(tid, H, nt):
-        dh_state[b, j] = 0
     for s in range(T):
         t = s if reverse else T - 1 - s
         if t >= L:
@@ -129,8 +127,11 @@ def gru_backward(dhs, gates, hn, hprev, whh, lengths, reverse, dgx, dgh, dh_stat
     ----------
     dhs, gates, hn, hprev, whh, lengths, reverse
         As in :func:`sklstm._kernels.gru.gru_backward` (device arrays).
-    dgx, dgh, dh_state
+    dgx, dgh
         Outputs, as there.
+    dh_state
+        In and out, as there: the gradient with respect to ``h_n`` on entry,
+        with respect to ``h0`` on exit.
     """
     B = gates.shape[1]
     if B == 0:

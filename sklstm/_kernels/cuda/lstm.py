@@ -94,9 +94,6 @@ def _lstm_backward(dhs, gates, cs, tcs, c0, whh, lengths, reverse, forget,
     og = 3 * H if forget else 2 * H
     gg = 2 * H if forget else H
     L = lengths[b]
-    for j in range(tid, H, nt):
-        dh_state[b, j] = 0
-        dc_state[b, j] = 0
     for s in range(T):
         t = s if reverse else T - 1 - s
         if t >= L:
@@ -161,8 +158,11 @@ def lstm_backward(dhs, gates, cs, tcs, c0, whh, lengths, reverse, forget, dgates
     ----------
     dhs, gates, cs, tcs, c0, whh, lengths, reverse, forget
         As in :func:`sklstm._kernels.lstm.lstm_backward` (device arrays).
-    dgates, dh_state, dc_state
-        Outputs, as there.
+    dgates
+        Output, as there.
+    dh_state, dc_state
+        In and out, as there: the gradients with respect to ``h_n``, ``c_n``
+        on entry, with respect to ``h0``, ``c0`` on exit.
     """
     B = gates.shape[1]
     if B == 0:

@@ -55,8 +55,6 @@ def _rnn_backward(dhs, hs, whh, lengths, reverse, dgates, dh_state, one):
     T = hs.shape[0]
     H = hs.shape[2]
     L = lengths[b]
-    for j in range(tid, H, nt):
-        dh_state[b, j] = 0
     for s in range(T):
         t = s if reverse else T - 1 - s
         if t >= L:
@@ -100,8 +98,11 @@ def rnn_backward(dhs, hs, whh, lengths, reverse, dgates, dh_state):
     ----------
     dhs, hs, whh, lengths, reverse
         As in :func:`sklstm._kernels.rnn.rnn_backward` (device arrays).
-    dgates, dh_state
-        Outputs, as there.
+    dgates
+        Output, as there.
+    dh_state
+        In and out, as there: the gradient with respect to ``h_n`` on entry,
+        with respect to ``h0`` on exit.
     """
     B = hs.shape[1]
     if B == 0:

@@ -21,7 +21,7 @@ from sklearn.utils import check_random_state
 
 from . import _state
 from ._losses import output_activation
-from ._network import CELL_GATES, NetworkSpec
+from ._spec import CELL_GATES, NetworkSpec
 from ._objectives import Batch, RecurrentObjective, TrainOptions, forward
 from ._optimizers import SOLVERS, make_optimizer
 from ._sequences import SEQUENCE_FORMS, check_sequences, is_sequence_input, writable

@@ -472,7 +472,7 @@ def device_batch(X_d, lengths, idx, ws):
 
 
 def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_size=1024):
-    """Network outputs on the GPU; the twin of :func:`sklstm._network.forward` (same arguments)."""
+    """Network outputs on the GPU; the twin of :func:`sklstm._objectives.forward` (same arguments)."""
     dt = flat.dtype
     ws = DeviceWorkspace()
     flat_d = cuda.to_device(flat)

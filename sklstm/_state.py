@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._losses import LOSSES
-from ._network import NetworkSpec
+from ._spec import NetworkSpec
 from ._optimizers import SOLVERS, make_optimizer
 
 __all__ = ["SCHEMA", "persistent_state", "restore_state"]

@@ -19,7 +19,7 @@ import numpy as np
 from numba import types
 from numba.extending import intrinsic, overload
 
-from ._gemm import emit_madd
+from ._microkernel import emit_madd
 
 __all__ = ["tanh_s", "sigmoid_s", "gate_s", "unit", "madd", "prefer_wide_vectors"]
 
@@ -39,7 +39,7 @@ def madd(typingctx, a, b, c):
     """``a * b + c`` as one fused multiply-add (a single rounding) where the CPU has FMA.
 
     Without FMA it is a multiplication and an addition. The same IR as the
-    matrix-product micro-kernel's (:func:`sklstm._kernels._gemm.emit_madd`),
+    matrix-product micro-kernel's (:func:`sklstm._kernels._microkernel.emit_madd`),
     in scalar and vector code alike, so kernels that share the formulas give
     bitwise equal results.
     """

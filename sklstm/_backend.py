@@ -108,6 +108,8 @@ class CudaBackend:
         # the optimizer's arrays (Adam's m and v, SGD's buf, RMSprop's sq) move; its numbers stay
         self.opt_arrays = {k: cuda.to_device(v) for k, v in optimizer.arrays().items()}
         self.X = cuda.to_device(np.ascontiguousarray(data.X))
+        # token ids stay on the host too: the embedding's gradient is grouped by token there
+        self.tokens = np.ascontiguousarray(data.X[:, :, 0]) if objective.spec.vocab_size else None
         self.lengths = data.lengths
         Y, y_steps = cn.upload_targets(data.y, o.return_sequences)
         self.targets = cn.DeviceTargets(Y, cuda.to_device(data.sample_weight.reshape(-1, 1)), y_steps)
@@ -117,7 +119,7 @@ class CudaBackend:
         from . import _cuda_network as cn
 
         key = int(rng.integers(2 ** 32)) if self.objective.options.dropout > 0 else 0
-        loss, outcome = self.device_step(cn.device_batch(self.X, self.lengths, idx, self.ws), key)
+        loss, outcome = self.device_step(cn.device_batch(self.X, self.lengths, idx, self.ws, self.tokens), key)
         if outcome == "gradient":
             raise Diverged(f"the loss became {loss}")
         if outcome == "weights":

@@ -22,6 +22,7 @@ from sklearn.utils import check_random_state
 from . import _state
 from ._losses import output_activation
 from ._spec import CELL_GATES, NetworkSpec
+from ._tokens import check_tokens, infer_vocab_size
 from ._objectives import Batch, RecurrentObjective, TrainOptions, forward
 from ._optimizers import SOLVERS, make_optimizer
 from ._sequences import SEQUENCE_FORMS, check_sequences, is_sequence_input, writable
@@ -76,6 +77,9 @@ class BaseRecurrent(BaseEstimator, ABC):
         "bptt_steps": [None, Interval(Integral, 1, None, closed="left")],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
         "dtype": [StrOptions({"float32", "float64"})],
+        "embedding_dim": [None, Interval(Integral, 1, None, closed="left")],
+        "vocab_size": [None, Interval(Integral, 1, None, closed="left")],
+        "padding_idx": [Interval(Integral, 0, None, closed="left")],
     }
 
     @abstractmethod
@@ -85,7 +89,8 @@ class BaseRecurrent(BaseEstimator, ABC):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, rho=0.9, alpha=1e-4, batch_size="auto",
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, warm_start=False, verbose=False,
-                 clip_value=None, clip_norm=5.0, bptt_steps=None, device="cpu", dtype="float32"):
+                 clip_value=None, clip_norm=5.0, bptt_steps=None, device="cpu", dtype="float32",
+                 embedding_dim=None, vocab_size=None, padding_idx=0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.cell = cell
         self.bidirectional = bidirectional
@@ -117,6 +122,9 @@ class BaseRecurrent(BaseEstimator, ABC):
         self.bptt_steps = bptt_steps
         self.device = device
         self.dtype = dtype
+        self.embedding_dim = embedding_dim
+        self.vocab_size = vocab_size
+        self.padding_idx = padding_idx
 
     # ------------------------------------------------------------------ subclass hooks
     _loss: str  # set by _encode_targets on the fitted estimator
@@ -142,8 +150,14 @@ class BaseRecurrent(BaseEstimator, ABC):
         return np.dtype(self.dtype)
 
     def _validate_X(self, X, reset: bool):
-        """Any accepted X -> (padded (n, T, F) array of the compute dtype, int64 lengths)."""
-        dt = self._np_dtype if reset or not hasattr(self, "coefs_flat_") else self.coefs_flat_.dtype
+        """Any accepted X -> (padded (n, T, F) array of the compute dtype, int64 lengths).
+
+        With an embedding: (padded token ids (n, T, 1) int64, lengths).
+        """
+        fitted = not reset and hasattr(self, "coefs_flat_")
+        if (self._spec.vocab_size if fitted else self.embedding_dim is not None):
+            return self._validate_tokens(X, fitted)
+        dt = self._np_dtype if not fitted else self.coefs_flat_.dtype
         if isinstance(X, (list, tuple)) and len(X) == 0:
             raise ValueError(f"X is empty; expected {SEQUENCE_FORMS}.")
         if is_sequence_input(X):
@@ -168,6 +182,20 @@ class BaseRecurrent(BaseEstimator, ABC):
             raise
         Xp = writable(np.ascontiguousarray(X2, dtype=dt))[:, None, :]
         return Xp, np.ones(Xp.shape[0], dtype=np.int64)
+
+    def _validate_tokens(self, X, fitted: bool):
+        """Token-id input (``embedding_dim`` set): ids checked against the fitted or given vocabulary."""
+        if fitted:
+            return check_tokens(X, self._spec.padding_idx, self._spec.vocab_size)
+        if self.vocab_size is not None and self.padding_idx >= self.vocab_size:
+            raise ValueError(f"padding_idx={self.padding_idx} must be below vocab_size={self.vocab_size}.")
+        ids, lengths = check_tokens(X, self.padding_idx, self.vocab_size)
+        self._fit_vocab_size = (self.vocab_size if self.vocab_size is not None
+                                else infer_vocab_size(ids, lengths, self.padding_idx))
+        self.n_features_in_ = 1  # one token id per step
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        return ids, lengths
 
     @staticmethod
     def _warn_if_transposed(X, Xp):
@@ -292,9 +320,10 @@ class BaseRecurrent(BaseEstimator, ABC):
         spec = self._spec
         now = {"hidden_layer_sizes": self._hidden_tuple(), "cell": self.cell,
                "bidirectional": bool(self.bidirectional), "dtype": np.dtype(self.dtype),
-               "solver": self.solver}
+               "solver": self.solver, "embedding_dim": self.embedding_dim}
         was = {"hidden_layer_sizes": spec.hidden, "cell": spec.cell, "bidirectional": spec.bidirectional,
-               "dtype": self.coefs_flat_.dtype, "solver": self._optimizer.solver}
+               "dtype": self.coefs_flat_.dtype, "solver": self._optimizer.solver,
+               "embedding_dim": spec.n_features if spec.vocab_size else None}
         changed = [k for k in now if now[k] != was[k]]
         if changed:
             raise ValueError(
@@ -333,8 +362,11 @@ class BaseRecurrent(BaseEstimator, ABC):
                              "direction needs the whole sequence).")
         rs = check_random_state(self.random_state)
         init_rng = np.random.default_rng(rs.randint(2**31))
+        vocab = pad = 0
+        if self.embedding_dim is not None:
+            n_features, vocab, pad = self.embedding_dim, self._fit_vocab_size, self.padding_idx
         self._spec = NetworkSpec(self.cell, int(n_features), hidden, bool(self.bidirectional),
-                                 self.n_outputs_)
+                                 self.n_outputs_, int(vocab), int(pad))
         self.coefs_flat_ = self._spec.init_params(init_rng, self._np_dtype)
         self._optimizer = make_optimizer(self.get_params(deep=False), self._spec.n_params, self._np_dtype)
         LoopState.new(self.early_stopping).publish(self)

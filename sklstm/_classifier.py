@@ -81,6 +81,18 @@ class LSTMClassifier(ClassifierMixin, BaseRecurrent):
         on a GPU predicts, saves and loads on a CPU-only machine.
     dtype : {"float32", "float64"}, default="float32"
         Compute precision.
+    embedding_dim : int or None, default=None
+        An integer switches on a learned token embedding of that width: X is
+        then token ids (a list of 1D integer arrays, or a 2D integer array
+        padded at the end with ``padding_idx``), looked up in
+        ``embedding.weight`` before the recurrent layers (as
+        ``torch.nn.Embedding``). None: X is numeric features.
+    vocab_size : int or None, default=None
+        Number of token ids the embedding holds; None infers it from the
+        training data (one more than the largest id). Ids at or above it are
+        a ValueError.
+    padding_idx : int, default=0
+        The id whose embedding row stays zero and gets no gradient.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss.
 
@@ -128,7 +140,7 @@ class LSTMClassifier(ClassifierMixin, BaseRecurrent):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, warm_start=False, verbose=False,
                  clip_value=None, clip_norm=5.0, bptt_steps=None, device="cpu", dtype="float32",
-                 class_weight=None):
+                 class_weight=None, embedding_dim=None, vocab_size=None, padding_idx=0):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, cell=cell, bidirectional=bidirectional,
             dropout=dropout, return_sequences=return_sequences, solver=solver,
@@ -139,7 +151,7 @@ class LSTMClassifier(ClassifierMixin, BaseRecurrent):
             n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
             validation_fraction=validation_fraction, warm_start=warm_start, verbose=verbose,
             clip_value=clip_value, clip_norm=clip_norm, bptt_steps=bptt_steps, device=device,
-            dtype=dtype)
+            dtype=dtype, embedding_dim=embedding_dim, vocab_size=vocab_size, padding_idx=padding_idx)
         self.class_weight = class_weight
 
     # ------------------------------------------------------------------ targets
@@ -403,7 +415,7 @@ class GRUClassifier(LSTMClassifier):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, warm_start=False, verbose=False,
                  clip_value=None, clip_norm=5.0, bptt_steps=None, device="cpu", dtype="float32",
-                 class_weight=None):
+                 class_weight=None, embedding_dim=None, vocab_size=None, padding_idx=0):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, cell=cell, bidirectional=bidirectional,
             dropout=dropout, return_sequences=return_sequences, solver=solver,
@@ -414,4 +426,5 @@ class GRUClassifier(LSTMClassifier):
             n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
             validation_fraction=validation_fraction, warm_start=warm_start, verbose=verbose,
             clip_value=clip_value, clip_norm=clip_norm, bptt_steps=bptt_steps, device=device,
-            dtype=dtype, class_weight=class_weight)
+            dtype=dtype, class_weight=class_weight, embedding_dim=embedding_dim, vocab_size=vocab_size,
+            padding_idx=padding_idx)

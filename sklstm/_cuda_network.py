@@ -18,10 +18,12 @@ from typing import NamedTuple
 import numpy as np
 from numba import cuda
 
-from ._kernels.cuda import blas, head as dhead
+from ._kernels.cuda import blas, embed as dembed, head as dhead
 from ._kernels.cuda.gru import gru_backward, gru_forward
 from ._kernels.cuda.lstm import lstm_backward, lstm_forward
 from ._kernels.cuda.rnn import rnn_backward, rnn_forward
+from ._cuda_memory import (  # noqa: F401 - DeviceWorkspace and the checks are used through here
+    DeviceWorkspace, check_training_memory, free_device_memory, prediction_batch, step_bytes)
 from ._network import LayerCache, Tape, has_cell_state, last_step_index, param_suffix, sort_batch
 
 __all__ = ["DeviceWorkspace", "DeviceParams", "DeviceTargets", "loss_and_grad", "forward",
@@ -29,92 +31,6 @@ __all__ = ["DeviceWorkspace", "DeviceParams", "DeviceTargets", "loss_and_grad", 
 
 # slots of the per-step statistics vector kept on the device
 LOSS, CLIP_NORM, GRAD_NORM, WEIGHT_NORM = 0, 1, 2, 3
-
-
-class DeviceWorkspace:
-    """Device buffers kept between calls; each grows to the largest shape asked for."""
-
-    def __init__(self):
-        self._bufs = {}
-
-    def get(self, key, shape, dtype):
-        """An uninitialised device array of ``shape`` valid until ``key`` is asked again."""
-        shape = tuple(int(s) for s in shape)
-        size = int(np.prod(shape))
-        dtype = np.dtype(dtype)
-        buf = self._bufs.get(key)
-        if buf is None or buf.size < size or buf.dtype != dtype:
-            buf = cuda.device_array(max(size, 1), dtype=dtype)
-            self._bufs[key] = buf
-        return buf[:size].reshape(shape)
-
-    def zeros(self, key, shape, dtype):
-        """Like :meth:`get`, filled with zeros."""
-        out = self.get(key, shape, dtype)
-        dhead.fill(out, 0.0)
-        return out
-
-    def upload(self, key, host):
-        """A device copy of the host array ``host`` (buffer reused)."""
-        host = np.ascontiguousarray(host)
-        out = self.get(key, host.shape, host.dtype)
-        if host.size:
-            out.copy_to_device(host)
-        return out
-
-
-def step_bytes(spec, training, dropout=False):
-    """Device bytes per (sequence, timestep) of one batch's buffers, per unit of itemsize.
-
-    Counts what :func:`loss_and_grad` (``training``) or :func:`forward`
-    allocates per step: the input, every layer's output, input projection and
-    caches, and in training the gradient buffers and dropout masks.
-    """
-    per = spec.n_features + spec.head_size  # the gathered input; dtop / features
-    for layer, h in enumerate(spec.hidden):
-        g = spec.n_gates * h
-        per += spec.n_dirs * h + spec.n_dirs * g  # output, input projection (gates in place for LSTM)
-        if not training:
-            continue
-        per += spec.input_size(layer) * (3 if dropout and layer > 0 else 1)  # dx, mask, masked input
-        cell = {"lstm": 3 * h, "lstm1997": 3 * h, "gru": g + 2 * h, "rnn": h}[spec.cell]
-        per += spec.n_dirs * (cell + g + (g if spec.cell == "gru" else 0))  # hprev & caches, dgx, dgh
-    return per
-
-
-def free_device_memory():
-    """(free, total) bytes of the current GPU, or None where it cannot tell (the simulator)."""
-    try:
-        free, total = cuda.current_context().get_memory_info()
-        return int(free), int(total)
-    except Exception:  # noqa: BLE001
-        return None
-
-
-def check_training_memory(spec, batch, steps, itemsize, dropout, data_bytes):
-    """Raise MemoryError when a fit would need more than the GPU's free memory."""
-    need = step_bytes(spec, True, dropout) * int(batch) * int(steps) * itemsize + int(data_bytes)
-    mem = free_device_memory()
-    if mem is not None and need > mem[0]:
-        free, total = mem
-        raise MemoryError(
-            f"Training on the GPU needs about {need / 1024 ** 3:.1f} GiB (the training data plus the "
-            f"buffers of one batch of {batch} sequences x {steps} steps), but only "
-            f"{free / 1024 ** 3:.1f} of {total / 1024 ** 3:.1f} GiB are free. Set bptt_steps or a smaller "
-            "batch_size.")
-
-
-def _prediction_batch(spec, steps, itemsize, batch_size):
-    """Sequences per prediction batch: ``batch_size``, or fewer so one batch takes at most half the free memory."""
-    mem = free_device_memory()
-    per_seq = step_bytes(spec, False) * max(int(steps), 1) * itemsize
-    if mem is None:
-        return batch_size
-    fit = mem[0] // 2 // per_seq
-    if fit < 1:
-        raise MemoryError(f"One sequence of {steps} steps needs {per_seq / 1024 ** 3:.1f} GiB on the GPU; "
-                          f"{mem[0] / 1024 ** 3:.1f} GiB are free. Predict on the CPU (device='cpu').")
-    return int(min(batch_size, fit))
 
 
 class Pass(NamedTuple):
@@ -314,10 +230,14 @@ class DeviceBatch:
     lens : int64 ndarray of shape (B,)
         Their lengths, decreasing (host).
     rows_d : device copy of ``rows``
+    tokens : int64 ndarray of shape (B, T_max) or None
+        The rows' token ids on the host (models with an embedding: the
+        gradient of the embedding is grouped by token there).
     """
 
-    def __init__(self, X, rows, lens, rows_d):
+    def __init__(self, X, rows, lens, rows_d, tokens=None):
         self.X, self.rows, self.lens, self.rows_d = X, rows, lens, rows_d
+        self.tokens = tokens  # host token ids (B, T_max) of a model with an embedding, else None
 
     def steps(self, t0, t1, nb, ws):
         """Steps ``[t0, t1)`` of the first ``nb`` rows, time-major and contiguous: (t1 - t0, nb, F)."""
@@ -391,7 +311,10 @@ def loss_and_grad(objective, params, batch, targets, ws, key=0):
         clens_d = ws.upload("clens", clens)
         st = [[(hh[:nb], None if c is None else c[:nb]) for hh, c in layer] for layer in states]
         ps = Pass(spec, v, clens_d, ws, keep=True, parity=chunk % 2)
-        top, tape, states = _stack_forward(ps, batch.steps(t0, t1, nb, ws), st, dropout, key + 7919 * chunk)
+        x = batch.steps(t0, t1, nb, ws)
+        if spec.vocab_size:
+            x = _embed(spec, v, x, clens_d, ws)
+        top, tape, states = _stack_forward(ps, x, st, dropout, key + 7919 * chunk)
         if return_sequences:
             tt, bb = np.nonzero(np.arange(t1 - t0)[:, None] < clens[None, :])
             ysrc = rows[bb] * y_steps + t0 + tt
@@ -435,7 +358,10 @@ def loss_and_grad(objective, params, batch, targets, ws, key=0):
             dhead.scatter_steps(dfeat, tt_d, bb_d, dtop)
         else:
             dhead.scatter_last(dfeat, sel_d, steps_d, spec.hidden[-1], spec.bidirectional, dtop)
-        _stack_backward(ps, g, dtop, tape)  # truncated BPTT: no gradient into the carried states
+        # truncated BPTT: no gradient into the carried states
+        dx, _ = _stack_backward(ps, g, dtop, tape, input_grad=bool(spec.vocab_size))
+        if spec.vocab_size:
+            _embedding_grad(spec, g, batch, (t0, t1, clens), dx, ws)
     if alpha:
         dhead.reduce_sum(flat, stats, LOSS, square=True, mask=weight_mask, scale=0.5 * alpha / B,
                          accumulate=True)
@@ -461,14 +387,35 @@ def upload_targets(y, return_sequences):
     return cuda.to_device(np.ascontiguousarray(y.reshape(n * steps, -1), dtype=np.float64)), steps
 
 
-def device_batch(X_d, lengths, idx, ws):
-    """Sort the samples ``idx`` by decreasing length and gather them time-major on the device."""
+def device_batch(X_d, lengths, idx, ws, tokens=None):
+    """Sort the samples ``idx`` by decreasing length and gather them time-major on the device.
+
+    ``tokens`` is the host copy of all token ids (n, T_max) for a model with an embedding.
+    """
     idx = np.asarray(idx, dtype=np.int64)
     lb = lengths[idx]
     perm = np.argsort(-lb, kind="stable")
     rows = idx[perm]
     lens = np.ascontiguousarray(lb[perm])
-    return DeviceBatch(X_d, rows, lens, ws.upload("rows", rows))
+    return DeviceBatch(X_d, rows, lens, ws.upload("rows", rows), None if tokens is None else tokens[rows])
+
+
+def _embed(spec, v, x, lens_d, ws):
+    """Look the token ids ``x`` (T, B, 1) up in the embedding: (T, B, E) in the parameters' dtype."""
+    T, B = x.shape[0], x.shape[1]
+    out = ws.get("embedded", (T, B, spec.n_features), v["embedding.weight"].dtype)
+    dembed.embedding_forward(x.reshape(T, B), lens_d, v["embedding.weight"], out)
+    return out
+
+
+def _embedding_grad(spec, g, batch, chunk, dx, ws):
+    """Add a chunk's embedding gradient; ``chunk = (t0, t1, clens)``."""
+    t0, t1, clens = chunk
+    nb = clens.shape[0]
+    ids = np.ascontiguousarray(batch.tokens[:nb, t0:t1].T)
+    tok, off, pos = dembed.group_by_token(ids, clens, spec.padding_idx)
+    dembed.embedding_backward(ws.upload("tok", tok), ws.upload("off", off), ws.upload("pos", pos),
+                              dx.reshape(ids.size, spec.n_features), g["embedding.weight"])
 
 
 def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_size=1024):
@@ -485,14 +432,17 @@ def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_
     else:
         out = np.empty((n, width), dtype=dt)
     order = np.argsort(-lengths, kind="stable")
-    batch_size = _prediction_batch(spec, T, np.dtype(dt).itemsize, batch_size)
+    batch_size = prediction_batch(spec, T, np.dtype(dt).itemsize, batch_size)
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
         x, lens, perm = sort_batch(X[idx], lengths[idx])
         rows_idx = idx[perm]
         B = len(idx)
         lens_d = ws.upload("lens", lens)
-        top, _, _ = _stack_forward(Pass(spec, v, lens_d, ws), ws.upload("x", x), zero_states(spec, B, dt, ws))
+        x_d = ws.upload("x", x)
+        if spec.vocab_size:
+            x_d = _embed(spec, v, x_d, lens_d, ws)
+        top, _, _ = _stack_forward(Pass(spec, v, lens_d, ws), x_d, zero_states(spec, B, dt, ws))
         if return_sequences:
             tt, bb = np.nonzero(np.arange(x.shape[0])[:, None] < lens[None, :])
             feat = ws.get("feat", (tt.shape[0], spec.head_size), dt)

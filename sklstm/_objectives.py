@@ -22,6 +22,7 @@ import numpy as np
 
 from . import _network as net
 from ._kernels._fpenv import flush_denormals
+from ._kernels.embed import embedding_backward, embedding_forward
 from ._kernels.head import clip_by_value, global_norm, linear_forward, scale_inplace
 from ._losses import loss_and_output_grad
 from ._sequences import writable
@@ -246,6 +247,7 @@ class RecurrentObjective:
         grad[:] = 0.0
         g = spec.views(grad)
         x, lens, perm = net.sort_batch(batch.X, batch.lengths)
+        x, ids = embed(spec, v, x, lens, dt, workspace)
         B, T = lens.shape[0], x.shape[0]
         w = batch.sample_weight[perm]
         y = batch.y[perm]
@@ -296,7 +298,11 @@ class RecurrentObjective:
                 dtop[valid] = dfeat
             else:
                 net.scatter_last(spec, dtop, rows, steps, dfeat)
-            net.stack_backward(ps, g, dtop, tape)  # truncated BPTT: no gradient into the carried states
+            # truncated BPTT: no gradient into the carried states
+            dx, _ = net.stack_backward(ps, g, dtop, tape, input_grad=ids is not None)
+            if ids is not None:
+                embedding_backward(np.ascontiguousarray(ids[t0:t1, :nb]), clens, dx, g["embedding.weight"],
+                                   spec.padding_idx)
         return total
 
     # ------------------------------------------------------------------ prediction
@@ -345,6 +351,7 @@ class RecurrentObjective:
         v = spec.views(writable(flat))
         g = spec.views(np.zeros_like(flat))
         x, lens, perm = net.sort_batch(batch.X, batch.lengths)
+        x, _ = embed(spec, v, x, lens, dt)
         B, T = lens.shape[0], x.shape[0]
         w = batch.sample_weight[perm]
         y = batch.y[perm]
@@ -360,6 +367,22 @@ class RecurrentObjective:
         norms = np.sqrt((d_out.astype(np.float64) ** 2).sum(axis=2))  # (T, B)
         valid = np.arange(T)[:, None] < lens[None, :]
         return (norms * valid).sum(axis=1) / np.maximum(valid.sum(axis=1), 1) * B
+
+
+def embed(spec, v, x, lens, dt, ws=None):
+    """The network's input for a sorted, time-major batch ``x``: itself, or its token ids looked up.
+
+    Returns
+    -------
+    inputs : ndarray of shape (T, B, F) of dtype ``dt``
+    ids : int64 ndarray of shape (T, B), or None without an embedding
+    """
+    if not spec.vocab_size:
+        return x, None
+    ids = np.ascontiguousarray(x[:, :, 0], dtype=np.int64)
+    out = net.scratch(ws, ("embedded",), ids.shape + (spec.n_features,), dt)
+    embedding_forward(ids, lens, v["embedding.weight"], out)
+    return out, ids
 
 
 def forward(spec, flat, X, lengths, *, head=True, return_sequences=False, batch_size=256, n_threads=1):
@@ -387,6 +410,7 @@ def forward(spec, flat, X, lengths, *, head=True, return_sequences=False, batch_
             idx = order[start:start + bs]
             x, lens, perm = net.sort_batch(X[idx], lengths[idx])
             rows_idx = idx[perm]
+        x, _ = embed(spec, v, x, lens, dt)
         top, _, _ = net.stack_forward(net.Pass(spec, v, lens, use_blas=False), x,
                                       net.zero_states(spec, len(idx), dt))
         if sequences:

@@ -36,8 +36,9 @@ from numba import types
 __all__ = ["KERNELS", "precompile", "signature", "compile_here"]
 
 #: (module, function, argument kinds, relative compile cost). Kinds: ``aN`` a C-contiguous array
-#: of the dtype with N dimensions, ``l`` int64 lengths (1-D), ``b`` bool, ``f`` float64,
-#: ``s`` a scalar of the dtype, ``i`` int64. ``_gemm.prepare`` is the matrix-product callback.
+#: of the dtype with N dimensions, ``l`` int64 lengths (1-D), ``t`` int64 token ids (2-D), ``b``
+#: bool, ``f`` float64, ``s`` a scalar of the dtype, ``i`` int64. ``_gemm.prepare`` is the
+#: matrix-product callback.
 #: The costs (tenths of a second of compile time, measured) only balance the work between processes.
 KERNELS = (
     ("lstm", "lstm_forward", "a3 a2 a1 l b b a2 a2 a3 a3 a3 a3 a3 a2 a2 a2 b", 21),
@@ -55,6 +56,8 @@ KERNELS = (
     ("optim", "sgd_update", "a1 a1 a1 f f b b", 3),
     ("optim", "rmsprop_update", "a1 a1 a1 f f f", 2),
     ("scan", "scan_padded", "a3 l", 4),
+    ("embed", "embedding_forward", "t l a2 a3", 2),
+    ("embed", "embedding_backward", "t l a3 a2 i", 2),
     ("head", "clip_by_value", "a1 s", 2),
     ("head", "global_norm", "a1", 1),
     ("head", "scale_inplace", "a1 s", 1),
@@ -113,7 +116,8 @@ def signature(kinds: str, dtype) -> tuple:
     argtypes : tuple of numba types
     """
     scalar = _DTYPES[_dtype_name(dtype)]
-    fixed = {"l": types.Array(types.int64, 1, "C"), "b": types.boolean, "f": types.float64,
+    fixed = {"l": types.Array(types.int64, 1, "C"), "t": types.Array(types.int64, 2, "C"), "b": types.boolean,
+             "f": types.float64,
              "s": scalar, "i": types.int64}
     return tuple(types.Array(scalar, int(k[1]), "C") if k[0] == "a" else fixed[k] for k in kinds.split())
 

@@ -59,6 +59,18 @@ class LSTMRegressor(RegressorMixin, BaseRecurrent):
         is found, else the CPU. Weights stay numpy arrays, so a model fitted
         on a GPU predicts, saves and loads on a CPU-only machine.
     dtype : {"float32", "float64"}, default="float32"
+    embedding_dim : int or None, default=None
+        An integer switches on a learned token embedding of that width: X is
+        then token ids (a list of 1D integer arrays, or a 2D integer array
+        padded at the end with ``padding_idx``), looked up in
+        ``embedding.weight`` before the recurrent layers (as
+        ``torch.nn.Embedding``). None: X is numeric features.
+    vocab_size : int or None, default=None
+        Number of token ids the embedding holds; None infers it from the
+        training data (one more than the largest id). Ids at or above it are
+        a ValueError.
+    padding_idx : int, default=0
+        The id whose embedding row stays zero and gets no gradient.
 
     Attributes
     ----------
@@ -92,7 +104,8 @@ class LSTMRegressor(RegressorMixin, BaseRecurrent):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, rho=0.9, alpha=1e-4, batch_size="auto",
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, warm_start=False, verbose=False,
-                 clip_value=None, clip_norm=5.0, bptt_steps=None, device="cpu", dtype="float32"):
+                 clip_value=None, clip_norm=5.0, bptt_steps=None, device="cpu", dtype="float32",
+                 embedding_dim=None, vocab_size=None, padding_idx=0):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, cell=cell, bidirectional=bidirectional,
             dropout=dropout, return_sequences=return_sequences, solver=solver,
@@ -103,7 +116,7 @@ class LSTMRegressor(RegressorMixin, BaseRecurrent):
             n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
             validation_fraction=validation_fraction, warm_start=warm_start, verbose=verbose,
             clip_value=clip_value, clip_norm=clip_norm, bptt_steps=bptt_steps, device=device,
-            dtype=dtype)
+            dtype=dtype, embedding_dim=embedding_dim, vocab_size=vocab_size, padding_idx=padding_idx)
 
     def _encode_targets(self, y, lengths, reset, classes=None):
         self._loss = "squared_error"
@@ -250,7 +263,8 @@ class GRURegressor(LSTMRegressor):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, rho=0.9, alpha=1e-4, batch_size="auto",
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, warm_start=False, verbose=False,
-                 clip_value=None, clip_norm=5.0, bptt_steps=None, device="cpu", dtype="float32"):
+                 clip_value=None, clip_norm=5.0, bptt_steps=None, device="cpu", dtype="float32",
+                 embedding_dim=None, vocab_size=None, padding_idx=0):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, cell=cell, bidirectional=bidirectional,
             dropout=dropout, return_sequences=return_sequences, solver=solver,
@@ -261,4 +275,4 @@ class GRURegressor(LSTMRegressor):
             n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
             validation_fraction=validation_fraction, warm_start=warm_start, verbose=verbose,
             clip_value=clip_value, clip_norm=clip_norm, bptt_steps=bptt_steps, device=device,
-            dtype=dtype)
+            dtype=dtype, embedding_dim=embedding_dim, vocab_size=vocab_size, padding_idx=padding_idx)

@@ -35,6 +35,14 @@ class NetworkSpec:
     bidirectional : bool
     n_outputs : int
         Width of the dense head.
+    vocab_size : int, default=0
+        With a positive value the network reads token ids through a learned
+        embedding ``embedding.weight`` of shape ``(vocab_size, n_features)``
+        (``n_features`` is then the embedding dimension); 0: no embedding,
+        the input is ``n_features`` values per step.
+    padding_idx : int, default=0
+        The token id whose embedding row stays zero and gets no gradient
+        (as ``torch.nn.Embedding(padding_idx=...)``).
     """
 
     cell: str
@@ -42,17 +50,22 @@ class NetworkSpec:
     hidden: tuple
     bidirectional: bool
     n_outputs: int
+    vocab_size: int = 0
+    padding_idx: int = 0
 
     def to_dict(self) -> dict:
         """Plain values describing the architecture (for saved files)."""
-        return {"cell": self.cell, "n_features": self.n_features, "hidden": list(self.hidden),
-                "bidirectional": self.bidirectional, "n_outputs": self.n_outputs}
+        out = {"cell": self.cell, "n_features": self.n_features, "hidden": list(self.hidden),
+               "bidirectional": self.bidirectional, "n_outputs": self.n_outputs}
+        if self.vocab_size:
+            out.update(vocab_size=self.vocab_size, padding_idx=self.padding_idx)
+        return out
 
     @classmethod
     def from_dict(cls, d) -> "NetworkSpec":
         """Inverse of :meth:`to_dict`, checking every value (ValueError when malformed)."""
         keys = {"cell", "n_features", "hidden", "bidirectional", "n_outputs"}
-        if not isinstance(d, dict) or set(d) != keys:
+        if not isinstance(d, dict) or set(d) not in (keys, keys | {"vocab_size", "padding_idx"}):
             raise ValueError("malformed network description")
         hidden = tuple(d["hidden"]) if isinstance(d["hidden"], (list, tuple)) else ()
         if not hidden or not all(isinstance(h, int) and not isinstance(h, bool) and 0 < h < 1_000_000
@@ -65,7 +78,13 @@ class NetworkSpec:
         for k in ("n_features", "n_outputs"):
             if not isinstance(d[k], int) or isinstance(d[k], bool) or not 0 < d[k] < 10_000_000:
                 raise ValueError(f"bad {k}")
-        return cls(d["cell"], d["n_features"], hidden, d["bidirectional"], d["n_outputs"])
+        vocab, pad = d.get("vocab_size", 0), d.get("padding_idx", 0)
+        for k, val in (("vocab_size", vocab), ("padding_idx", pad)):
+            if not isinstance(val, int) or isinstance(val, bool) or not 0 <= val < 100_000_000:
+                raise ValueError(f"bad {k}")
+        if vocab and pad >= vocab:
+            raise ValueError("bad padding_idx")
+        return cls(d["cell"], d["n_features"], hidden, d["bidirectional"], d["n_outputs"], vocab, pad)
 
     @property
     def n_dirs(self) -> int:
@@ -98,6 +117,8 @@ class NetworkSpec:
             out.append((name, tuple(shape), pos, pos + size))
             pos += size
 
+        if self.vocab_size:
+            add("embedding.weight", (self.vocab_size, self.n_features))
         for layer, h in enumerate(self.hidden):
             gh = self.n_gates * h
             for d in range(self.n_dirs):
@@ -146,7 +167,8 @@ class NetworkSpec:
 
         Input and head weights are Glorot-uniform per gate block, recurrent
         weights orthogonal per gate block, biases zero except the LSTM forget
-        gate's ``bias_ih`` slice, set to 1 (Gers et al. 2000).
+        gate's ``bias_ih`` slice, set to 1 (Gers et al. 2000). An embedding is
+        drawn from N(0, 1) (as ``torch.nn.Embedding``), its padding row zero.
         """
         flat = np.zeros(self.n_params, dtype=np.float64)
         v = self.views(flat)
@@ -165,4 +187,8 @@ class NetworkSpec:
                     v[f"rnn.bias_ih_{sfx}"][h:2 * h] = 1.0
         a = np.sqrt(6.0 / (self.head_size + self.n_outputs))
         v["head.weight"][:] = rng.uniform(-a, a, size=v["head.weight"].shape)
+        if self.vocab_size:  # drawn last: a network without an embedding starts as it always did
+            emb = v["embedding.weight"]
+            emb[:] = rng.standard_normal(emb.shape)
+            emb[self.padding_idx] = 0.0
         return flat.astype(dtype)

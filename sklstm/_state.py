@@ -78,7 +78,8 @@ def _check_params(state, spec):
                          f"{dt} and ({spec.n_params},)")
     if not np.isfinite(flat).all():
         raise ValueError("coefs_flat_ holds non-finite values")
-    if state["n_outputs_"] != spec.n_outputs or state["n_features_in_"] != spec.n_features:
+    n_in = 1 if spec.vocab_size else spec.n_features  # a token model reads one id per step
+    if state["n_outputs_"] != spec.n_outputs or state["n_features_in_"] != n_in:
         raise ValueError("n_outputs_ / n_features_in_ do not match the network")
     if state["_loss"] not in LOSSES:
         raise ValueError("unknown loss")

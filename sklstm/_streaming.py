@@ -69,8 +69,23 @@ class StreamingPredictor:
             self._head_t = net.transposed(self._views["head.weight"])
         return self._views
 
+    def _token_input(self, x_t):
+        """One token id as the embedded step (1, E) of a model with an embedding."""
+        spec = self.estimator._spec
+        ok = isinstance(x_t, (int, np.integer)) and not isinstance(x_t, bool)
+        if not ok and np.ndim(x_t) == 1 and np.size(x_t) == 1 and np.asarray(x_t).dtype.kind in "iu":
+            x_t, ok = int(np.asarray(x_t)[0]), True
+        if not ok:
+            raise TypeError(f"x_t must be one token id (an integer) for a model with an embedding; "
+                            f"got {x_t!r}")
+        if not 0 <= int(x_t) < spec.vocab_size:
+            raise ValueError(f"token id {int(x_t)} is outside the vocabulary (0 to {spec.vocab_size - 1})")
+        return np.array(self._weights()["embedding.weight"][int(x_t)]).reshape(1, -1)
+
     def _advance(self, x_t):
         est = self.estimator
+        if est._spec.vocab_size:
+            return self._run_step(self._token_input(x_t))
         x = np.asarray(x_t)
         if x.dtype.kind not in "biuf":
             raise TypeError(f"x_t must be numeric; got dtype {x.dtype}")
@@ -80,7 +95,11 @@ class StreamingPredictor:
                              f"{np.shape(x_t)}")
         if not np.isfinite(x).all():
             raise ValueError("x_t contains NaN or infinity")
-        xb = np.array(x, dtype=est.coefs_flat_.dtype).reshape(1, -1)  # a writable copy
+        return self._run_step(np.array(x, dtype=est.coefs_flat_.dtype).reshape(1, -1))  # a writable copy
+
+    def _run_step(self, xb):
+        """One step of the recurrence from the carried state and the head's activation."""
+        est = self.estimator
         v = self._weights()
         self._states, top = net.step(est._spec, v, self._states, xb)
         self.n_steps_ += 1
@@ -93,7 +112,8 @@ class StreamingPredictor:
 
         Parameters
         ----------
-        x_t : array-like of shape (n_features,)
+        x_t : array-like of shape (n_features,), or int
+            One timestep; a token id for a model with an embedding.
 
         Returns
         -------

@@ -183,9 +183,9 @@ def test_gpu_benchmark_script_runs():
 
 
 def test_gpu_memory_is_checked_before_training(data, monkeypatch):
-    from sklstm import _cuda_network
+    from sklstm import _cuda_memory
 
-    monkeypatch.setattr(_cuda_network, "free_device_memory", lambda: (1000, 16_000))
+    monkeypatch.setattr(_cuda_memory, "free_device_memory", lambda: (1000, 16_000))
     X, y, _ = data
     with pytest.raises(MemoryError, match="Training on the GPU needs about"):
         LSTMClassifier(device="cuda", **SMALL).fit(X, y)
@@ -193,15 +193,15 @@ def test_gpu_memory_is_checked_before_training(data, monkeypatch):
 
 def test_gpu_prediction_batches_fit_in_free_memory(data, monkeypatch):
     """Prediction batches shrink to the free memory, with the same results."""
-    from sklstm import _cuda_network
+    from sklstm import _cuda_memory
 
     X, y, _ = data
     est = _fit(LSTMClassifier(device="cuda", **SMALL), X, y)
     want = est.predict_proba(X)
-    per_seq = _cuda_network.step_bytes(est._spec, False) * 6 * 4
-    monkeypatch.setattr(_cuda_network, "free_device_memory", lambda: (2 * 3 * per_seq, 10 ** 9))
-    assert _cuda_network._prediction_batch(est._spec, 6, 4, 1024) == 3
+    per_seq = _cuda_memory.step_bytes(est._spec, False) * 6 * 4
+    monkeypatch.setattr(_cuda_memory, "free_device_memory", lambda: (2 * 3 * per_seq, 10 ** 9))
+    assert _cuda_memory.prediction_batch(est._spec, 6, 4, 1024) == 3
     np.testing.assert_array_equal(est.predict_proba(X), want)
-    monkeypatch.setattr(_cuda_network, "free_device_memory", lambda: (100, 10 ** 9))
+    monkeypatch.setattr(_cuda_memory, "free_device_memory", lambda: (100, 10 ** 9))
     with pytest.raises(MemoryError, match="Predict on the CPU"):
         est.predict(X)

@@ -323,6 +323,10 @@ CASES = [
     dict(cell="lstm", hidden=(3, 2), bidirectional=True, loss="softmax"),
     dict(cell="lstm", hidden=(3,), loss="softmax", return_sequences=True, dt=np.float32),
     dict(cell="gru", hidden=(3,), return_sequences=True, bptt_steps=3),
+    # token input through an embedding (id 0 = padding_idx also inside sequences: no gradient)
+    dict(cell="lstm", hidden=(3,), vocab=6),
+    dict(cell="gru", hidden=(3, 2), bidirectional=True, vocab=5, loss="softmax"),
+    dict(cell="lstm", hidden=(3,), vocab=7, bptt_steps=2, return_sequences=True, loss="softmax", dt=np.float32),
 ]
 
 
@@ -331,7 +335,11 @@ def _driver_inputs(rng, case, lengths=(5, 3, 4, 1, 5)):
     loss = case.get("loss", "squared_error")
     n_out = case.get("n_out", 2)
     X, L, _ = make_batch(rng, lengths, 3, dt)
-    spec = NetworkSpec(case["cell"], 3, case["hidden"], case.get("bidirectional", False), n_out)
+    vocab = case.get("vocab", 0)
+    if vocab:  # token ids (n, T, 1), zero at padding
+        valid = np.arange(X.shape[1])[None, :, None] < L[:, None, None]
+        X = rng.integers(0, vocab, size=X.shape[:2] + (1,)) * valid
+    spec = NetworkSpec(case["cell"], 3, case["hidden"], case.get("bidirectional", False), n_out, vocab)
     flat = make_params(spec, rng, dt)
     rs = case.get("return_sequences", False)
     y = make_targets(rng, loss, len(L), n_out, L if rs else None)
@@ -346,7 +354,8 @@ def _gpu_loss_and_grad(spec, flat, X, L, y, w, loss, rs, idx=None, **kw):
     Y, steps = cn.upload_targets(y, rs)
     fd, gd, st = cuda.to_device(flat), cuda.device_array_like(flat), cuda.device_array(4)
     idx = np.arange(len(L)) if idx is None else idx
-    batch = cn.device_batch(cuda.to_device(X), L, idx, ws)
+    tokens = np.ascontiguousarray(X[:, :, 0]) if spec.vocab_size else None
+    batch = cn.device_batch(cuda.to_device(X), L, idx, ws, tokens)
     key = kw.pop("key", 0)
     params = cn.DeviceParams(fd, gd, st, cuda.to_device(spec.weight_mask().astype(np.uint8)))
     targets = cn.DeviceTargets(Y, cuda.to_device(w.reshape(-1, 1)), steps)
@@ -394,12 +403,13 @@ def test_driver_dropout_gradient_is_exact(rng):
         assert (up - down) / (2 * eps) == pytest.approx(grad[i], rel=1e-5, abs=1e-8)
 
 
+@pytest.mark.parametrize("vocab", [0, 6])
 @pytest.mark.parametrize("return_sequences,head", [(False, True), (True, True), (False, False)])
-def test_forward_matches_cpu(rng, return_sequences, head):
+def test_forward_matches_cpu(rng, return_sequences, head, vocab):
     from sklstm._cuda_network import forward
 
     spec, flat, X, L, *_ = _driver_inputs(rng, dict(cell="lstm", hidden=(3, 2), bidirectional=True,
-                                                    dt=np.float32))
+                                                    dt=np.float32, vocab=vocab))
     want = cpu_forward(spec, flat, X, L, return_sequences=return_sequences, head=head)
     got = forward(spec, flat, X, L, return_sequences=return_sequences, head=head, batch_size=2)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -53,6 +53,9 @@ _EXERCISE = textwrap.dedent("""
     X2 = X[1:, 0].copy()
     X2.flags.writeable = False
     sklstm.LSTMRegressor(hidden_layer_sizes=(4,), max_iter=1).fit(X2, X2[:, 0]).predict(X2)
+    ids = [np.array([1, 2, 3]), np.array([2, 0])]  # token input through an embedding
+    tok = sklstm.LSTMClassifier(embedding_dim=3, hidden_layer_sizes=(2,), max_iter=1).fit(ids, [0, 1])
+    tok.predict(ids), tok.stream().step(2)
     used, loaded_only = {}, {}
     for module, function, kinds, _ in _precompile._applicable():
         kernel = _precompile._kernel(module, function)

@@ -1,5 +1,6 @@
 """sklstm: LSTM, GRU and RNN estimators with a scikit-learn API, compiled with Numba."""
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
 
 from ._streaming import StreamingPredictor
@@ -16,3 +17,17 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = ["LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor", "RecurrentFeatures",
            "StreamingPredictor", "save", "load", "precompile", "__version__"]
+
+#: public submodules, imported on first attribute access (``sklstm.preprocessing`` works after
+#: ``import sklstm``, as in numpy and scikit-learn) without slowing ``import sklstm`` down
+_SUBMODULES = ("datasets", "exceptions", "forecasting", "inspection", "persistence", "preprocessing")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBMODULES))

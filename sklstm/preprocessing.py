@@ -11,14 +11,17 @@ from ._sequences import check_sequences, is_sequence_input
 __all__ = ["SequenceScaler"]
 
 
-class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Standardise each feature over all timesteps of all sequences.
 
     Statistics are taken over the valid steps only (padding and ragged
     lengths are ignored), so the same scaler serves 3D arrays, ragged lists
     and 2D tabular rows. Output keeps the form of the input: a 3D array
     (with trailing all-NaN padding kept as NaN), a list of arrays, or a 2D
-    array.
+    array. Only 2D (tabular) output follows ``set_output`` or
+    ``sklearn.set_config(transform_output="pandas")``; sequences pass
+    through as arrays or lists (a DataFrame cannot hold them), so pipelines
+    under a global pandas setting work.
 
     Parameters
     ----------
@@ -121,9 +124,41 @@ class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         Xt : same form as X
-            float32 for float32 input, else float64.
+            float32 for float32 input, else float64; 2D output in the
+            container that ``set_output`` selects.
         """
-        return self._apply(X, lambda s: (s - self.mean_) / self.scale_, self._dtype_of(X))
+        out = self._apply(X, lambda s: (s - self.mean_) / self.scale_, self._dtype_of(X))
+        return self._wrap_tabular(out, X)
+
+    def set_output(self, *, transform=None):
+        """Set the container of 2D (tabular) output, as scikit-learn transformers do.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None
+            None leaves the setting unchanged. Sequence output (3D or a list)
+            is never wrapped.
+
+        Returns
+        -------
+        self : SequenceScaler
+        """
+        if transform is not None:
+            if not hasattr(self, "_sklearn_output_config"):
+                self._sklearn_output_config = {}
+            self._sklearn_output_config["transform"] = transform
+        return self
+
+    def _wrap_tabular(self, out, X):
+        """2D output in the configured container (estimator or global setting); sequences unchanged."""
+        if not (isinstance(out, np.ndarray) and out.ndim == 2):
+            return out
+        from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
+
+        dense = _get_output_config("transform", self)["dense"]
+        if dense == "default":
+            return out
+        return ADAPTERS_MANAGER.adapters[dense].create_container(out, X, columns=self.get_feature_names_out)
 
     def inverse_transform(self, X):
         """Undo :meth:`transform`.

@@ -19,9 +19,10 @@ same folder and renames it over the target, so a crash mid-save never
 destroys an earlier file.
 
 Scope: :class:`~sklstm.LSTMClassifier`, :class:`~sklstm.LSTMRegressor`,
-:class:`~sklstm.GRUClassifier`, :class:`~sklstm.GRURegressor` and
-:class:`~sklstm.preprocessing.SequenceScaler`. Whole pipelines: use joblib
-or skops.
+:class:`~sklstm.GRUClassifier`, :class:`~sklstm.GRURegressor`,
+:class:`~sklstm.preprocessing.SequenceScaler` and
+:class:`~sklstm.text.TextVectorizer` (not with a callable analyzer: the
+format stores no code). Whole pipelines: use joblib or skops.
 """
 
 from __future__ import annotations
@@ -46,9 +47,10 @@ def _registry():
     from ._classifier import GRUClassifier, LSTMClassifier
     from ._regressor import GRURegressor, LSTMRegressor
     from .preprocessing import SequenceScaler
+    from .text import TextVectorizer
 
     return {c.__name__: c for c in (LSTMClassifier, LSTMRegressor, GRUClassifier, GRURegressor,
-                                    SequenceScaler)}
+                                    SequenceScaler, TextVectorizer)}
 
 
 # --------------------------------------------------------------------------- typed JSON
@@ -150,7 +152,7 @@ def save(estimator, path) -> None:
 
     Parameters
     ----------
-    estimator : LSTMClassifier, LSTMRegressor, GRUClassifier, GRURegressor or SequenceScaler
+    estimator : LSTMClassifier, LSTMRegressor, GRUClassifier, GRURegressor, SequenceScaler or TextVectorizer
     path : str or os.PathLike
         Target file; replaced only once the new file is completely written.
 
@@ -180,8 +182,10 @@ def save(estimator, path) -> None:
                         "Save whole pipelines with joblib or skops.")
     enc = _Encoder()
     try:
-        params = {k: enc.value(v) for k, v in estimator.get_params(deep=False).items()}
+        # the state first: an estimator's _persistent_state names what it cannot save (a callable
+        # parameter, say) more clearly than the generic message of the parameter encoding
         state = {k: enc.value(v) for k, v in estimator._persistent_state().items()}
+        params = {k: enc.value(v) for k, v in estimator.get_params(deep=False).items()}
     except TypeError as exc:
         raise TypeError(f"cannot save {name}: {exc}") from None
     meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "sklstm_version": __version__,

@@ -147,12 +147,21 @@ def test_step_matmul(accumulate, use_blas):
     _close(c, a.astype(np.float64) @ w, 24, np.float32)
 
 
-@pytest.mark.parametrize("K,N", [(1, 1), (32, 128), (8, 5), (64, 128), (300, 27), (64, 129)])
+ROW_CASES = [(1, 1), (32, 128), (8, 5), (64, 128), (300, 27), (64, 129)]
+
+
+def test_one_row_cases_cover_the_loop_and_the_micro_kernel():
+    """The cases below run both paths of a one-row step product (the loop, then the micro-kernel)."""
+    from sklstm._kernels._ops import ROW_LOOP_MAX
+
+    sizes = [K * N for K, N in ROW_CASES]
+    assert min(sizes) <= ROW_LOOP_MAX < max(sizes), (ROW_LOOP_MAX, sizes)
+
+
+@pytest.mark.parametrize("K,N", ROW_CASES)
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 def test_one_row_step_product_has_the_micro_kernels_bits(K, N, dt):
     """A one-row step product (a plain loop up to ROW_LOOP_MAX) equals the micro-kernel's, bitwise."""
-    from sklstm._kernels._ops import ROW_LOOP_MAX
-
     rng = np.random.default_rng(K * 1000 + N)
     a = rng.standard_normal((1, K)).astype(dt)
     w = rng.standard_normal((K, N)).astype(dt)
@@ -162,7 +171,6 @@ def test_one_row_step_product_has_the_micro_kernels_bits(K, N, dt):
     gemm_packed(a, packed(w), want, False)
     np.testing.assert_array_equal(out, want)
     _close(out, a.astype(np.float64) @ w, K, dt)
-    assert ROW_LOOP_MAX < 64 * 129  # the last case runs the micro-kernel: both paths are covered
 
 
 def test_vector_width_follows_target():

@@ -20,7 +20,7 @@ __all__ = ["LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor", "
 
 #: public submodules, imported on first attribute access (``sklstm.preprocessing`` works after
 #: ``import sklstm``, as in numpy and scikit-learn) without slowing ``import sklstm`` down
-_SUBMODULES = ("datasets", "exceptions", "forecasting", "inspection", "persistence", "preprocessing")
+_SUBMODULES = ("datasets", "exceptions", "forecasting", "inspection", "persistence", "preprocessing", "text")
 
 
 def __getattr__(name):

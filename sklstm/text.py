@@ -20,110 +20,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 
+from ._vocabulary import (BOS, DEFAULT_TOKEN_PATTERN, EOS, PAD, SPECIAL, UNK, check_documents,
+                          check_fitted_state, reserved_tokens, validate_vocabulary)
+
 __all__ = ["TextVectorizer", "PAD", "UNK", "BOS", "EOS"]
-
-#: the padding token, always id 0 (an estimator's default ``padding_idx``)
-PAD = "<pad>"
-#: the unknown token, always id 1: every token outside the vocabulary
-UNK = "<unk>"
-#: the beginning-of-sequence token, id 2 when ``bos_eos=True``
-BOS = "<bos>"
-#: the end-of-sequence token, id 3 when ``bos_eos=True``
-EOS = "<eos>"
-_SPECIAL = (PAD, UNK, BOS, EOS)
-#: one-letter words and every punctuation character are tokens of their own
-DEFAULT_TOKEN_PATTERN = r"\w+|[^\w\s]"
-
-
-def _reserved(bos_eos):
-    return [PAD, UNK, BOS, EOS] if bos_eos else [PAD, UNK]
-
-
-def _layout(bos_eos):
-    return ", ".join(f"{t}={i}" for i, t in enumerate(_reserved(bos_eos)))
-
-
-def _check_documents(raw_documents):
-    """The documents as a list of str; clear errors for a string, 2D input or non-string items."""
-    if isinstance(raw_documents, (str, bytes)):
-        raise ValueError("Iterable over raw text documents expected, string object received.")
-    shape = getattr(raw_documents, "shape", None)
-    if shape is not None and len(shape) != 1:
-        raise ValueError(f"TextVectorizer expects a 1D iterable of strings (one per document); got an "
-                         f"array-like of shape {tuple(shape)}. Pass one column, e.g. df['text'].")
-    try:
-        docs = list(raw_documents)
-    except TypeError:
-        raise TypeError(f"TextVectorizer expects an iterable of strings; got "
-                        f"{type(raw_documents).__name__}.") from None
-    for i, doc in enumerate(docs):
-        if not isinstance(doc, str):
-            hint = " (decode bytes to str first)" if isinstance(doc, (bytes, bytearray)) else ""
-            raise TypeError(f"document {i} is of type {type(doc).__name__} ({str(doc)[:40]!r}); "
-                            f"TextVectorizer expects every document to be a str{hint}.")
-    return docs
-
-
-def _validate_vocabulary(vocabulary, bos_eos):
-    """A user vocabulary (mapping or iterable) as the full token -> id dict, special tokens first."""
-    reserved = _reserved(bos_eos)
-    k = len(reserved)
-    if isinstance(vocabulary, (str, bytes)):
-        raise ValueError("vocabulary must be a mapping token -> id or an iterable of tokens, not a string.")
-    if isinstance(vocabulary, (set, frozenset)):
-        vocabulary = sorted(vocabulary)
-    if isinstance(vocabulary, Mapping):
-        items = list(vocabulary.items())
-        for tok, i in items:
-            if not isinstance(tok, str):
-                raise TypeError(f"vocabulary tokens must be str; got {tok!r} ({type(tok).__name__}).")
-            if not isinstance(i, numbers.Integral) or isinstance(i, (bool, np.bool_)):
-                raise TypeError(f"vocabulary ids must be integers; {tok!r} maps to {i!r}.")
-        ids = [int(i) for _, i in items]
-        if len(set(ids)) != len(ids):
-            raise ValueError("Vocabulary contains repeated indices.")
-        specials = {tok: int(i) for tok, i in items if tok in _SPECIAL}
-        for tok, i in specials.items():
-            if tok not in reserved:
-                raise ValueError(f"vocabulary holds {tok!r}, which is reserved for bos_eos=True; with "
-                                 f"bos_eos={bos_eos} the fixed ids are {_layout(bos_eos)}.")
-            if i != reserved.index(tok):
-                raise ValueError(f"vocabulary maps {tok!r} to {i}; the special tokens have fixed ids "
-                                 f"({_layout(bos_eos)}).")
-        if specials and len(specials) != k:
-            missing = [t for t in reserved if t not in specials]
-            raise ValueError(f"vocabulary holds some special tokens but not {missing}; give all of "
-                             f"{_layout(bos_eos)} or none.")
-        regular = [(tok, int(i)) for tok, i in items if tok not in _SPECIAL]
-        want = set(range(k, k + len(regular)))
-        if {i for _, i in regular} != want:
-            lo = min((i for _, i in regular), default=k)
-            hint = (f" Ids 0 to {k - 1} are reserved ({_layout(bos_eos)}): number the tokens from {k}, "
-                    "or pass a list of tokens." if lo < k else "")
-            raise ValueError(f"vocabulary ids of the {len(regular)} tokens must be exactly {k} to "
-                             f"{k + len(regular) - 1}, without gaps.{hint}")
-        regular.sort(key=lambda ti: ti[1])
-        tokens = [tok for tok, _ in regular]
-    else:
-        tokens = list(vocabulary)
-        for j, tok in enumerate(tokens):
-            if not isinstance(tok, str):
-                raise TypeError(f"vocabulary item {j} is {tok!r} ({type(tok).__name__}); tokens must be str.")
-        seen = set()
-        for tok in tokens:
-            if tok in seen:
-                raise ValueError(f"Duplicate term in vocabulary: {tok!r}")
-            seen.add(tok)
-        if tokens[:k] == reserved:
-            tokens = tokens[k:]
-        bad = [tok for tok in tokens if tok in _SPECIAL]
-        if bad:
-            raise ValueError(f"vocabulary lists {bad[0]!r} out of place: a list of tokens either leaves "
-                             f"the special tokens out or starts with exactly {reserved} (with "
-                             f"bos_eos={bos_eos}).")
-    if not tokens:
-        raise ValueError("empty vocabulary passed: it holds no token besides the special ones.")
-    return {tok: i for i, tok in enumerate(reserved + tokens)}
 
 
 class TextVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
@@ -289,7 +189,7 @@ class TextVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
         return (lambda doc: findall(doc.lower())) if lower else findall
 
     def _tokenize(self, raw_documents):
-        docs = _check_documents(raw_documents)
+        docs = check_documents(raw_documents)
         tokenize = self._tokenizer()
         return [tokenize(doc) for doc in docs]
 
@@ -298,7 +198,7 @@ class TextVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
         if not tokenized:
             raise ValueError("TextVectorizer needs at least one document to fit; got an empty corpus.")
         if self.vocabulary is not None:
-            self.vocabulary_ = _validate_vocabulary(self.vocabulary, self.bos_eos)
+            self.vocabulary_ = validate_vocabulary(self.vocabulary, self.bos_eos)
             self.fixed_vocabulary_ = True
             self.vocab_size_ = len(self.vocabulary_)
             return self
@@ -307,7 +207,7 @@ class TextVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
             counts = Counter(toks)
             tf.update(counts)
             df.update(counts.keys())
-        for tok in _SPECIAL:
+        for tok in SPECIAL:
             tf.pop(tok, None)
         bad = next((t for t in tf if not isinstance(t, str)), None)
         if bad is not None:
@@ -330,7 +230,7 @@ class TextVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
         kept.sort(key=lambda t: (-tf[t], t))
         if self.max_features is not None:
             kept = kept[:self.max_features]
-        reserved = _reserved(self.bos_eos)
+        reserved = reserved_tokens(self.bos_eos)
         self.vocabulary_ = {tok: i for i, tok in enumerate(reserved + kept)}
         self.fixed_vocabulary_ = False
         self.vocab_size_ = len(self.vocabulary_)
@@ -377,7 +277,7 @@ class TextVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
                 raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
                                      "with appropriate arguments before using this estimator.")
             self._validate_params()
-            self.vocabulary_ = _validate_vocabulary(self.vocabulary, self.bos_eos)
+            self.vocabulary_ = validate_vocabulary(self.vocabulary, self.bos_eos)
             self.fixed_vocabulary_ = True
             self.vocab_size_ = len(self.vocabulary_)
 
@@ -571,26 +471,10 @@ class TextVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
         """Inverse of :meth:`_persistent_state`, checking every type and id."""
         if not state:
             return
-        if set(state) != {"vocabulary_", "vocab_size_", "fixed_vocabulary_"}:
-            raise ValueError("unexpected TextVectorizer attributes")
-        vocab, V, fixed = state["vocabulary_"], state["vocab_size_"], state["fixed_vocabulary_"]
-        if not isinstance(vocab, dict) or not isinstance(fixed, bool):
-            raise ValueError("vocabulary_ must be a dict and fixed_vocabulary_ a bool")
-        if not isinstance(V, int) or isinstance(V, bool) or V != len(vocab):
-            raise ValueError("vocab_size_ must be the number of tokens")
-        if not all(isinstance(t, str) and type(i) is int for t, i in vocab.items()):
-            raise ValueError("vocabulary_ must map str tokens to int ids")
-        if sorted(vocab.values()) != list(range(V)):
-            raise ValueError("vocabulary_ ids must be 0 to vocab_size_ - 1, each once")
-        k = 4 if vocab.get(BOS) == 2 else 2
-        reserved = _reserved(k == 4)
-        if any(vocab.get(t) != i for i, t in enumerate(reserved)) or V <= k:
-            raise ValueError(f"vocabulary_ must start with {reserved} and hold at least one other token")
-        if any(t in _SPECIAL and vocab[t] >= k for t in vocab):
-            raise ValueError("a special token is out of place in vocabulary_")
-        self.vocabulary_ = vocab
-        self.vocab_size_ = V
-        self.fixed_vocabulary_ = fixed
+        check_fitted_state(state)
+        self.vocabulary_ = state["vocabulary_"]
+        self.vocab_size_ = state["vocab_size_"]
+        self.fixed_vocabulary_ = state["fixed_vocabulary_"]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -21,7 +21,7 @@ def test_sequence_tagging_ragged(rng):
     assert proba[0].shape == (len(X[0]), 2)
 
 
-def test_seq2seq_regression_forms(rng):
+def test_per_step_regression_forms(rng):
     X = rng.normal(size=(50, 7, 2))
     lengths = rng.integers(2, 8, size=50)
     for i, L in enumerate(lengths):

@@ -8,12 +8,13 @@ are generated from a ``random_state``.
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 from sklearn.utils import check_random_state
 
-__all__ = ["load_japanese_vowels", "load_airline", "make_adding_problem", "make_temporal_order",
-           "make_embedded_reber", "REBER_SYMBOLS"]
+__all__ = ["load_japanese_vowels", "load_airline", "load_language_snippets", "load_lady_susan",
+           "make_adding_problem", "make_temporal_order", "make_embedded_reber", "REBER_SYMBOLS"]
 
 _DATA = os.path.join(os.path.dirname(__file__), "data")
 
@@ -67,6 +68,93 @@ def load_airline():
     """
     with np.load(os.path.join(_DATA, "airline.npz"), allow_pickle=False) as f:
         return f["passengers"].astype(np.float64)
+
+
+def _unpack(blob, lengths):
+    """Strings stored as one UTF-8 byte array and their byte lengths."""
+    raw = blob.tobytes()
+    ends = np.cumsum(lengths)
+    return [raw[e - n:e].decode("utf-8") for e, n in zip(ends.tolist(), lengths.tolist())]
+
+
+def load_language_snippets(subset="train"):
+    """Short snippets of public-domain texts in six languages, for language identification.
+
+    Word-aligned snippets of 30 to about 130 characters (whitespace
+    collapsed to single spaces, headings and editorial marks removed) from
+    Goethe's *Faust I* (de), Austen's *Lady Susan* (en), Voltaire's
+    *Candide* (fr), Dante's *Divina Commedia* (it), the hymns of *Hymni
+    Ecclesiae* (la) and G. Ribbius's natural-history verses (nl), as shipped
+    in the ``music21`` package (see ``sklstm/data/README.md``). 300 per
+    language, drawn at evenly spaced positions through each text, never
+    overlapping; every third one is in the test split. The split is fixed.
+
+    Parameters
+    ----------
+    subset : {"train", "test"}, default="train"
+        1200 training snippets (200 per language) or 600 test snippets (100
+        per language).
+
+    Returns
+    -------
+    texts : list of str
+    y : ndarray of shape (n,), str
+        The language: ``"de"``, ``"en"``, ``"fr"``, ``"it"``, ``"la"`` or
+        ``"nl"`` (ISO 639-1).
+
+    Examples
+    --------
+    >>> from sklstm.datasets import load_language_snippets
+    >>> texts, y = load_language_snippets("train")
+    >>> len(texts), sorted(set(y.tolist()))
+    (1200, ['de', 'en', 'fr', 'it', 'la', 'nl'])
+    >>> texts[0], str(y[0])
+    ('Faust: Der Tragödie erster Teil Johann Wolfgang von', 'de')
+    """
+    if subset not in ("train", "test"):
+        raise ValueError(f"subset must be 'train' or 'test', got {subset!r}")
+    with np.load(os.path.join(_DATA, "language_snippets.npz"), allow_pickle=False) as f:
+        blob, lengths, labels = f[f"{subset}_text"], f[f"{subset}_lengths"], f[f"{subset}_labels"]
+    return _unpack(blob, lengths), labels.astype(str)
+
+
+def load_lady_susan(unwrap=False):
+    """Jane Austen's *Lady Susan* (public domain), complete: a text for language models.
+
+    An epistolary novel of about 23,000 words (127,293 characters, ASCII),
+    from the Project Gutenberg edition shipped in the ``music21`` package,
+    with the Project Gutenberg header and footer lines removed (see
+    ``sklstm/data/README.md``).
+
+    Parameters
+    ----------
+    unwrap : bool, default=False
+        False: the text as printed, lines wrapped at 76 characters at most,
+        paragraphs and headings separated by blank lines. True: each
+        paragraph on one line (the line breaks inside a paragraph become
+        spaces), paragraphs separated by exactly one blank line.
+
+    Returns
+    -------
+    text : str
+
+    Examples
+    --------
+    >>> from sklstm.datasets import load_lady_susan
+    >>> text = load_lady_susan()
+    >>> len(text), text[:10]
+    (127293, 'LADY SUSAN')
+    >>> max(len(line) for line in text.splitlines())
+    76
+    >>> load_lady_susan(unwrap=True).splitlines()[12][:50]
+    'MY DEAR BROTHER,--I can no longer refuse myself th'
+    """
+    with np.load(os.path.join(_DATA, "lady_susan.npz"), allow_pickle=False) as f:
+        text = f["text"].tobytes().decode("utf-8")
+    if unwrap:
+        paragraphs = re.split(r"\n\s*\n", text.strip("\n"))
+        text = "\n\n".join(" ".join(line.strip() for line in p.split("\n")) for p in paragraphs) + "\n"
+    return text
 
 
 def _check_sizes(n_samples, n_timesteps, minimum):

@@ -10,7 +10,6 @@ on a backend of :mod:`sklstm._backend`; persistence goes through
 
 from __future__ import annotations
 
-import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
 
@@ -22,19 +21,17 @@ from sklearn.utils import check_random_state
 from . import _state
 from ._losses import output_activation
 from ._spec import CELL_GATES, NetworkSpec
-from ._tokens import check_tokens, infer_vocab_size
 from ._objectives import Batch, RecurrentObjective, TrainOptions, forward
 from ._optimizers import SOLVERS, make_optimizer
-from ._sequences import SEQUENCE_FORMS, check_sequences, is_sequence_input, writable
-from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _num_samples, validate_data
+from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _num_samples
+from ._sequences import writable
 from ._streaming import StreamingPredictor
 from ._training import LoopConfig, LoopState, TrainingLoop, Validation, split_validation
+from ._validation import prediction_device, training_device, validate_X
 
 __all__ = ["BaseRecurrent", "StreamingPredictor"]
 
 
-_LAYOUT_HINT = ("A univariate series stored as 2D rows (n, T) is read as tabular data: pass X[:, :, None]; "
-                "data in the (n, channels, T) layout of aeon/sktime: pass X.transpose(0, 2, 1).")
 _CELLS = tuple(CELL_GATES)
 
 
@@ -150,67 +147,8 @@ class BaseRecurrent(BaseEstimator, ABC):
         return np.dtype(self.dtype)
 
     def _validate_X(self, X, reset: bool):
-        """Any accepted X -> (padded (n, T, F) array of the compute dtype, int64 lengths).
-
-        With an embedding: (padded token ids (n, T, 1) int64, lengths).
-        """
-        fitted = not reset and hasattr(self, "coefs_flat_")
-        if (self._spec.vocab_size if fitted else self.embedding_dim is not None):
-            return self._validate_tokens(X, fitted)
-        dt = self._np_dtype if not fitted else self.coefs_flat_.dtype
-        if isinstance(X, (list, tuple)) and len(X) == 0:
-            raise ValueError(f"X is empty; expected {SEQUENCE_FORMS}.")
-        if is_sequence_input(X):
-            Xp, lengths = check_sequences(X, dtype=dt)
-            n_features = Xp.shape[2]
-            if reset:
-                self._warn_if_transposed(X, Xp)
-                self.n_features_in_ = n_features
-                if hasattr(self, "feature_names_in_"):
-                    del self.feature_names_in_
-            else:
-                self._check_feature_count(n_features)
-            return Xp, lengths
-        try:
-            X2 = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1)
-        except ValueError as exc:  # keep sklearn's message (its checks match it), add ours
-            msg = str(exc)
-            if "dim" in msg or "Expected 2D array" in msg:
-                raise ValueError(f"{msg} sklstm accepts {SEQUENCE_FORMS}.") from None
-            if "features, but" in msg:
-                raise ValueError(f"{msg} {_LAYOUT_HINT}") from None
-            raise
-        Xp = writable(np.ascontiguousarray(X2, dtype=dt))[:, None, :]
-        return Xp, np.ones(Xp.shape[0], dtype=np.int64)
-
-    def _validate_tokens(self, X, fitted: bool):
-        """Token-id input (``embedding_dim`` set): ids checked against the fitted or given vocabulary."""
-        if fitted:
-            return check_tokens(X, self._spec.padding_idx, self._spec.vocab_size)
-        if self.vocab_size is not None and self.padding_idx >= self.vocab_size:
-            raise ValueError(f"padding_idx={self.padding_idx} must be below vocab_size={self.vocab_size}.")
-        ids, lengths = check_tokens(X, self.padding_idx, self.vocab_size)
-        self._fit_vocab_size = (self.vocab_size if self.vocab_size is not None
-                                else infer_vocab_size(ids, lengths, self.padding_idx))
-        self.n_features_in_ = 1  # one token id per step
-        if hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        return ids, lengths
-
-    @staticmethod
-    def _warn_if_transposed(X, Xp):
-        """Warn (never fail) when a 3D array looks like the aeon/sktime (n, channels, T) layout."""
-        if getattr(X, "ndim", 0) == 3 and Xp.shape[2] > 4 * Xp.shape[1]:
-            warnings.warn(
-                f"X has shape {Xp.shape} = (n_sequences, n_timesteps, n_features): {Xp.shape[2]} "
-                f"features per step over {Xp.shape[1]} steps. If X is in the (n, channels, T) "
-                "layout of aeon/sktime, pass X.transpose(0, 2, 1).", UserWarning, stacklevel=4)
-
-    def _check_feature_count(self, n_features):
-        if n_features != self.n_features_in_:
-            raise ValueError(
-                f"X has {n_features} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input. {_LAYOUT_HINT}")
+        """Any accepted X -> (padded array, lengths); see :func:`sklstm._validation.validate_X`."""
+        return validate_X(self, X, reset)
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None):
@@ -242,7 +180,7 @@ class BaseRecurrent(BaseEstimator, ABC):
 
     def _fit(self, X, y, sample_weight, incremental, classes=None):
         """Validate, initialise or continue, then train: ``max_iter`` epochs, or one for ``partial_fit``."""
-        device = self._device_for_training()
+        device = training_device(self.device)
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         first = not (incremental or self.warm_start) or not hasattr(self, "coefs_flat_")
@@ -374,42 +312,9 @@ class BaseRecurrent(BaseEstimator, ABC):
     def _stratify_labels(self, y_enc):
         return None
 
-    # ------------------------------------------------------------------ device
-    def _gpu_reason(self):
-        """None when ``device`` selects a usable GPU, else why not ("cpu" when the CPU was asked for)."""
-        if self.device == "cpu":
-            return "cpu"
-        from ._kernels.cuda import status
-
-        ok, reason = status()
-        return None if ok else reason
-
-    def _device_for_training(self):
-        """"cpu" or "cuda" for a fit; ``device="cuda"`` without a usable GPU is an error."""
-        reason = self._gpu_reason()
-        if reason is None:
-            return "cuda"
-        if self.device == "cuda":
-            raise ValueError(f"device='cuda' was requested, but {reason}")
-        return "cpu"
-
-    def _device_for_prediction(self):
-        """"cpu" or "cuda" for prediction: without a GPU, a model set to "cuda" predicts on the CPU.
-
-        The weights always live in host memory, so a model fitted on a GPU
-        predicts anywhere; ``device="cuda"`` then warns that the CPU was used.
-        """
-        reason = self._gpu_reason()
-        if reason is None:
-            return "cuda"
-        if self.device == "cuda":
-            warnings.warn(f"device='cuda' but {reason} Predicting on the CPU (same weights).",
-                          UserWarning, stacklevel=5)
-        return "cpu"
-
     def _forward(self, Xp, lengths, return_sequences=False, head=True):
-        """Network outputs on the prediction device (see :meth:`_device_for_prediction`)."""
-        if self._device_for_prediction() == "cuda":
+        """Network outputs on the prediction device (see :func:`sklstm._validation.prediction_device`)."""
+        if prediction_device(self.device) == "cuda":
             from . import _cuda_network
 
             return _cuda_network.forward(self._spec, self.coefs_flat_, Xp, lengths,

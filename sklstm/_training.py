@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 
@@ -27,6 +26,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ._backend import Diverged, make_backend
+from ._validation import warn_user
 from .exceptions import DivergenceWarning, TrainingInterruptedWarning
 
 __all__ = ["LoopConfig", "LoopState", "Validation", "TrainingLoop", "deferred_interrupt", "split_validation"]
@@ -228,10 +228,10 @@ class TrainingLoop:
                 return "interrupted"
             except Diverged as exc:
                 state.diverged = True
-                warnings.warn(
+                warn_user(
                     f"Training diverged in epoch {state.n_iter + 1}: {exc}. Stopped; the model keeps "
                     "the last weights with a finite loss. Lower learning_rate_init, or set clip_norm "
-                    "/ clip_value.", DivergenceWarning, stacklevel=5)
+                    "/ clip_value.", DivergenceWarning)
                 return "diverged"
             if loss is None:
                 return "interrupted"
@@ -324,7 +324,7 @@ class TrainingLoop:
     def _finish(self, state, outcome, incremental, validation):
         """Warnings and best-weight restoration after the epochs."""
         if outcome == "completed" and not incremental:
-            warnings.warn(
+            warn_user(
                 f"Stochastic Optimizer: Maximum iterations ({self.config.max_iter}) reached and the "
                 "optimization hasn't converged yet.", ConvergenceWarning)
         restored = validation is not None and state.best_params is not None
@@ -332,8 +332,8 @@ class TrainingLoop:
             self.params[:] = state.best_params
         if outcome == "interrupted":
             kept = "the best validation weights" if restored else "the weights after the last completed batch"
-            warnings.warn(f"Training interrupted (KeyboardInterrupt) during epoch {state.n_iter + 1}; "
-                          f"the model is fitted with {kept}.", TrainingInterruptedWarning, stacklevel=5)
+            warn_user(f"Training interrupted (KeyboardInterrupt) during epoch {state.n_iter + 1}; "
+                      f"the model is fitted with {kept}.", TrainingInterruptedWarning)
 
     def _progress_bar(self, epochs):
         """A tqdm bar over epochs when ``verbose`` (None otherwise)."""

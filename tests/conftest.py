@@ -13,13 +13,29 @@ import pytest  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-CELLS = ["lstm", "lstm1997", "gru", "rnn"]
+from sklstm._optimizers import SOLVERS as _SOLVER_REGISTRY  # noqa: E402
+from sklstm._spec import CELL_GATES  # noqa: E402
+
+#: every cell and every solver sklstm has (a new one is tested everywhere these are used)
+CELLS = list(CELL_GATES)
+SOLVERS = list(_SOLVER_REGISTRY)
+
+#: a fit of a few epochs on a tiny network: for API, persistence and device tests, not for accuracy
+TINY = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+#: small but really learning: sklearn's common checks need accuracy > 0.83 and R2 > 0.5
+LEARNS = dict(hidden_layer_sizes=(8,), max_iter=60, learning_rate_init=0.02, random_state=0)
 
 
 @pytest.fixture
 def rng():
     """A fresh seeded generator per test."""
     return np.random.default_rng(12345)
+
+
+def sign_of_sum(rng, n=80, T=6, F=2, dtype=np.float64):
+    """The sign-of-sum task: X ``(n, T, F)`` normal, y = 1 where feature 0 sums to more than 0."""
+    X = rng.normal(size=(n, T, F)).astype(dtype)
+    return X, (X[:, :, 0].sum(axis=1) > 0).astype(int)
 
 
 def make_batch(rng, lengths, n_features, dtype=np.float64):

@@ -24,6 +24,8 @@ import pickle
 import sys
 import warnings
 
+from sklstm._spec import CELL_GATES
+
 
 def record(path):
     os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
@@ -70,7 +72,7 @@ def record(path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for dtype in ("float32", "float64"):
-            for cell in ("lstm", "lstm1997", "gru", "rnn"):
+            for cell in CELL_GATES:
                 for extra in (dict(hidden_layer_sizes=(3,), solver="sgd", alpha=0.1, clip_value=0.5),
                               dict(hidden_layer_sizes=(3, 2), bidirectional=True, dropout=0.2,
                                    solver="rmsprop")):

@@ -12,8 +12,7 @@ import sys
 
 import numpy as np
 
-CELLS = ("lstm", "lstm1997", "gru", "rnn")
-SOLVERS = ("adam", "sgd", "rmsprop")
+from conftest import CELLS, SOLVERS  # noqa: E402  (every cell and solver sklstm has)
 PATH = os.path.join(os.path.dirname(__file__), "fixtures", "golden_fits.npz")
 
 

@@ -11,6 +11,8 @@ from sklstm.datasets import (REBER_SYMBOLS, load_airline, load_japanese_vowels, 
                              make_embedded_reber, make_temporal_order)
 from sklstm.forecasting import forecast, make_windows
 
+from conftest import CELLS, sign_of_sum
+
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
@@ -101,10 +103,9 @@ def test_recursive_forecast_follows_a_sine():
         forecast(direct, series, steps=2)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "lstm1997"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_stream_equals_predict_on_every_prefix(cell, rng):
-    X = rng.normal(size=(20, 7, 3))
-    y = (X[:, :, 0].sum(1) > 0).astype(int)
+    X, y = sign_of_sum(rng, 20, 7, 3)
     clf = LSTMClassifier(hidden_layer_sizes=(5, 4), cell=cell, max_iter=2, random_state=0).fit(X, y)
     reg = LSTMRegressor(hidden_layer_sizes=(4,), cell=cell, max_iter=2, random_state=0).fit(X, X[:, :, :2].sum(1))
     for est in (clf, reg):

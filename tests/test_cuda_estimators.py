@@ -12,6 +12,8 @@ import sklstm
 from sklstm import GRURegressor, LSTMClassifier, LSTMRegressor
 from sklstm.exceptions import DivergenceWarning
 
+from conftest import TINY
+
 pytestmark = require_cuda()
 
 
@@ -22,7 +24,7 @@ def data():
     return X, rng.integers(0, 3, 12), rng.standard_normal(12)
 
 
-SMALL = dict(hidden_layer_sizes=(4,), max_iter=3, batch_size=5, random_state=0)
+SMALL = dict(TINY, batch_size=5)
 
 
 def _fit(est, *args):

@@ -8,16 +8,16 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sklstm import GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor
 
+from conftest import CELLS, sign_of_sum
+
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def _sign_task(rng, n=120, T=12, F=2):
-    X = rng.normal(size=(n, T, F)).astype(np.float32)
-    y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
-    return X, y
+    return sign_of_sum(rng, n, T, F, dtype=np.float32)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "lstm1997", "gru", "rnn"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_classifier_learns_each_cell(cell, rng):
     X, y = _sign_task(rng)
     clf = LSTMClassifier(hidden_layer_sizes=(8,), cell=cell, max_iter=40, learning_rate_init=0.02,

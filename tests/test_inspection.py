@@ -6,14 +6,15 @@ import pytest
 from sklstm import LSTMClassifier
 from sklstm.inspection import LossCurveDisplay
 
+from conftest import sign_of_sum
+
 
 def test_loss_curve_display(rng):
     pytest.importorskip("matplotlib")
     import matplotlib
 
     matplotlib.use("Agg")
-    X = rng.normal(size=(40, 4, 2))
-    y = (X[:, :, 0].sum(1) > 0).astype(int)
+    X, y = sign_of_sum(rng, 40, 4)
     clf = LSTMClassifier(hidden_layer_sizes=(3,), early_stopping=True, max_iter=4,
                          n_iter_no_change=50, random_state=0)
     with pytest.warns():

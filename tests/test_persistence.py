@@ -13,6 +13,8 @@ import sklstm
 from sklstm import GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor
 from sklstm.preprocessing import SequenceScaler
 
+from conftest import TINY
+
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
@@ -21,7 +23,7 @@ def _fitted(rng):
     y_lab = np.array(["neg", "pos"])[(X[:, :, 0].sum(1) > 0).astype(int)]
     y3 = np.digitize(X[:, :, 1].sum(1), [-1, 1])
     Y = np.stack([X[:, :, 0].sum(1) > 0, X[:, :, 1].sum(1) > 0], 1).astype(int)
-    small = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    small = TINY
     return X, [
         (LSTMClassifier(**small).fit(X, y_lab), y_lab),
         (GRUClassifier(solver="sgd", **small).fit(X, y3), y3),

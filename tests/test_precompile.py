@@ -29,13 +29,15 @@ _EXERCISE = textwrap.dedent("""
     import sklstm
     from sklstm import _precompile
     from sklstm._kernels import _gemm
+    from sklstm._optimizers import SOLVERS
+    from sklstm._spec import CELL_GATES as CELLS
     warnings.simplefilter("ignore")
     rng = np.random.default_rng(0)
     X = rng.standard_normal((8, 6, 3)).astype(np.float32)
     X[0, 4:] = np.nan  # ragged
     y = X[:, 0, 0] > 0
-    for cell in ("lstm", "lstm1997", "gru", "rnn"):
-        for solver in ("adam", "sgd", "rmsprop"):
+    for cell in CELLS:
+        for solver in SOLVERS:
             est = sklstm.LSTMRegressor(hidden_layer_sizes=(4, 3), cell=cell, solver=solver, max_iter=2,
                                        clip_value=0.5, clip_norm=1e-3, random_state=0).fit(X, X[:, 0, 1])
             est.predict(X), est.predict(X[:1]), est.stream().step(X[1, 0])

@@ -8,12 +8,14 @@ import reference as ref
 from driver import forward, loss_and_grad
 from sklstm._network import NetworkSpec
 
+from conftest import CELLS
+
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
 def networks(draw):
-    cell = draw(st.sampled_from(["lstm", "lstm1997", "gru", "rnn"]))
+    cell = draw(st.sampled_from(CELLS))
     n_layers = draw(st.integers(1, 2))
     hidden = tuple(draw(st.integers(1, 5)) for _ in range(n_layers))
     spec = NetworkSpec(cell, draw(st.integers(1, 4)), hidden, draw(st.booleans()), draw(st.integers(1, 3)))

@@ -11,6 +11,8 @@ import pytest
 from sklstm import LSTMClassifier, LSTMRegressor
 from sklstm.exceptions import DivergenceWarning, TrainingInterruptedWarning
 
+from conftest import TINY, sign_of_sum
+
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
@@ -34,8 +36,7 @@ def test_healthy_fit_is_not_marked_diverged(rng):
 
 @pytest.mark.parametrize("early_stopping", [False, True])
 def test_ctrl_c_during_fit_returns_a_usable_model(early_stopping, rng):
-    X = rng.normal(size=(400, 30, 3)).astype(np.float32)
-    y = (X[:, :, 0].sum(1) > 0).astype(int)
+    X, y = sign_of_sum(rng, 400, 30, 3, dtype=np.float32)
     clf = LSTMClassifier(hidden_layer_sizes=(16,), batch_size=8, max_iter=10_000, tol=0,
                          early_stopping=early_stopping, n_iter_no_change=10_000, random_state=0)
     clf.fit(X[:20], y[:20])  # compile first, so the signal lands during training
@@ -102,15 +103,19 @@ def test_training_cache_that_cannot_fit_is_a_clear_error(rng):
         LSTMRegressor(hidden_layer_sizes=(256,), max_iter=1).fit(X, np.zeros(200))
 
 
-def test_review_findings_stay_fixed(rng, tmp_path):
-    import sklstm
-    from sklstm.forecasting import forecast
-
+def _small_regression(rng):
     X = rng.normal(size=(20, 5, 2))
-    y = X[:, 0, 0]
-    small = dict(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
-    # dtype changed after fit: predicts in the fitted dtype; continuing training is a clear error
-    r = LSTMRegressor(warm_start=True, **small).fit(X, y)
+    return X, X[:, 0, 0]
+
+
+SMALL2 = dict(TINY, max_iter=2)
+
+
+def test_dtype_changed_after_fit_predicts_in_fitted_dtype_and_refuses_to_continue(rng, tmp_path):
+    import sklstm
+
+    X, y = _small_regression(rng)
+    r = LSTMRegressor(warm_start=True, **SMALL2).fit(X, y)
     r.set_params(dtype="float64")
     assert np.isfinite(r.predict(X)).all()
     sklstm.save(r, tmp_path / "r.sklstm")
@@ -120,34 +125,64 @@ def test_review_findings_stay_fixed(rng, tmp_path):
     r.set_params(dtype="float32", hidden_layer_sizes=(7, 3))
     with pytest.raises(ValueError, match="hidden_layer_sizes changed"):
         r.fit(X, y)
-    # early stopping switched on after a warm fit
-    r.set_params(hidden_layer_sizes=(4,), early_stopping=True)
+
+
+def test_early_stopping_switched_on_after_a_warm_fit(rng):
+    X, y = _small_regression(rng)
+    r = LSTMRegressor(warm_start=True, **SMALL2).fit(X, y)
+    assert r.validation_scores_ is None
+    r.set_params(early_stopping=True)
     r.fit(X, y)
-    assert len(r.validation_scores_) >= 1
-    # huge and non-finite sample weights
-    a = LSTMRegressor(**small).fit(X, y)
-    b = LSTMRegressor(**small).fit(X, y, sample_weight=np.full(20, 1e308))
+    assert len(r.validation_scores_) == 2  # max_iter epochs, each scored on the held-out part
+
+
+def test_huge_sample_weights_are_rescaled_and_infinite_ones_rejected(rng):
+    X, y = _small_regression(rng)
+    a = LSTMRegressor(**SMALL2).fit(X, y)
+    b = LSTMRegressor(**SMALL2).fit(X, y, sample_weight=np.full(20, 1e308))
     np.testing.assert_allclose(a.coefs_flat_, b.coefs_flat_, rtol=1e-5)
     with pytest.raises(ValueError, match="infinity"):
-        LSTMRegressor(**small).fit(X, y, sample_weight=np.full(20, np.inf))
-    # class_weight values and unsupported combinations
-    yl = np.where(y > 0, "a", "b")
-    for cw in ({"a": -1.0}, {"a": np.inf}, {"a": np.nan}):
-        with pytest.raises(ValueError, match="class_weight"):
-            LSTMClassifier(class_weight=cw, **small).fit(X, yl)
+        LSTMRegressor(**SMALL2).fit(X, y, sample_weight=np.full(20, np.inf))
+
+
+@pytest.mark.parametrize("cw", [{"a": -1.0}, {"a": np.inf}, {"a": np.nan}])
+def test_bad_class_weight_values_are_rejected(cw, rng):
+    X, y = _small_regression(rng)
+    with pytest.raises(ValueError, match="class_weight"):
+        LSTMClassifier(class_weight=cw, **SMALL2).fit(X, np.where(y > 0, "a", "b"))
+
+
+def test_class_weight_with_return_sequences_is_rejected(rng):
+    X, _ = _small_regression(rng)
     seq_y = [np.where(x[:, 0] > 0, "a", "b") for x in X]
     with pytest.raises(ValueError, match="class_weight"):
-        LSTMClassifier(class_weight={"a": 2.0}, return_sequences=True, **small).fit(list(X), seq_y)
-    # scalar targets per sequence with return_sequences
+        LSTMClassifier(class_weight={"a": 2.0}, return_sequences=True, **SMALL2).fit(list(X), seq_y)
+
+
+def test_scalar_targets_with_return_sequences_are_rejected(rng):
+    X, y = _small_regression(rng)
     with pytest.raises(ValueError, match="one target per timestep"):
-        LSTMRegressor(return_sequences=True, **small).fit(list(X), list(y))
-    # 2D feature-count mismatch keeps sklearn's message and adds the layout hint
-    r1 = LSTMRegressor(**small).fit(X[:, :, :1], y)
-    with pytest.raises(ValueError, match=r"X\[:, :, None\]"):
+        LSTMRegressor(return_sequences=True, **SMALL2).fit(list(X), list(y))
+
+
+def test_2d_feature_count_mismatch_keeps_sklearn_message_and_adds_the_layout_hint(rng):
+    X, y = _small_regression(rng)
+    r1 = LSTMRegressor(**SMALL2).fit(X[:, :, :1], y)
+    msg = r"X has 5 features, but LSTMRegressor is expecting 1 .*X\[:, :, None\]"
+    with pytest.raises(ValueError, match=msg):
         r1.predict(X[:, :, 0])
-    # dates are not features
+
+
+def test_dates_are_not_features():
     with pytest.raises(TypeError, match="numeric"):
-        LSTMRegressor(**small).fit(np.zeros((4, 3, 1), dtype="datetime64[s]"), np.zeros(4))
+        LSTMRegressor(**SMALL2).fit(np.zeros((4, 3, 1), dtype="datetime64[s]"), np.zeros(4))
+
+
+def test_negative_forecast_window_is_rejected(rng):
+    from sklstm.forecasting import forecast
+
+    X, y = _small_regression(rng)
+    r1 = LSTMRegressor(**SMALL2).fit(X[:, :, :1], y)
     with pytest.raises(ValueError, match="window"):
         forecast(r1, X[0, :, 0], steps=2, window=-3)
 

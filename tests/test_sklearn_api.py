@@ -13,9 +13,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklstm import GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor, RecurrentFeatures
 from sklstm.preprocessing import SequenceScaler
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+from conftest import LEARNS, sign_of_sum
 
-SMALL = dict(hidden_layer_sizes=(8,), max_iter=60, learning_rate_init=0.02, random_state=0)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def _expected_failures(est):
@@ -27,8 +27,8 @@ def _expected_failures(est):
 
 
 @parametrize_with_checks(
-    [LSTMClassifier(**SMALL), LSTMRegressor(**SMALL), GRUClassifier(**SMALL), GRURegressor(**SMALL),
-     RecurrentFeatures(LSTMRegressor(**SMALL))],
+    [LSTMClassifier(**LEARNS), LSTMRegressor(**LEARNS), GRUClassifier(**LEARNS), GRURegressor(**LEARNS),
+     RecurrentFeatures(LSTMRegressor(**LEARNS))],
     expected_failed_checks=_expected_failures,
 )
 def test_sklearn_estimator_checks(estimator, check):
@@ -40,8 +40,7 @@ def _seq_data(rng, n=60, T=8, F=2, ragged=False):
         X = [rng.normal(size=(int(rng.integers(2, T + 1)), F)) for _ in range(n)]
         y = np.array([int(x[:, 0].sum() > 0) for x in X])
     else:
-        X = rng.normal(size=(n, T, F))
-        y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
+        X, y = sign_of_sum(rng, n, T, F)
     return X, y
 
 

@@ -18,9 +18,8 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import CELLS
+from conftest import CELLS, SOLVERS
 
-SOLVERS = ("adam", "sgd", "rmsprop")
 CONFIGS = [dict(cell=c, solver=s) for c in CELLS for s in SOLVERS] + [
     dict(cell="lstm", solver="adam", bidirectional=True, hidden_layer_sizes=(4, 3), dropout=0.2),
     dict(cell="gru", solver="adam", return_sequences=True),

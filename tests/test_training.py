@@ -7,13 +7,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklstm import LSTMClassifier, LSTMRegressor
 from sklstm._training import LoopConfig, TrainingLoop
 
+from conftest import TINY, sign_of_sum
+
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def _data(rng, n=80, T=6, F=2):
-    X = rng.normal(size=(n, T, F)).astype(np.float32)
-    y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
-    return X, y
+    return sign_of_sum(rng, n, T, F, dtype=np.float32)
 
 
 @pytest.mark.parametrize("solver,lr", [("adam", 0.02), ("sgd", 0.1), ("rmsprop", 0.01)])
@@ -137,9 +137,8 @@ def test_length_bucketing_covers_every_sequence_once(rng):
 
 
 def test_more_input_and_training_paths(rng, capsys):
-    X = rng.normal(size=(30, 5, 2))
-    y = (X[:, :, 0].sum(1) > 0).astype(int)
-    small = dict(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    X, y = sign_of_sum(rng, 30, 5)
+    small = dict(TINY, max_iter=2)
     # numeric object-dtype 3D arrays are converted
     a = LSTMClassifier(**small).fit(X.astype(object), y)
     b = LSTMClassifier(**small).fit(X, y)
@@ -167,3 +166,15 @@ def test_more_input_and_training_paths(rng, capsys):
         LSTMClassifier(**small).fit([], [])
     with pytest.raises(ValueError, match="hidden_layer_sizes"):
         LSTMClassifier(hidden_layer_sizes=(2.5,)).fit(X, y)
+
+
+def test_warnings_point_at_the_users_line(rng):
+    """Warnings raised deep in the loop or the validation name the caller's file, not sklstm's."""
+    X, y = _data(rng, n=20)
+    with pytest.warns(ConvergenceWarning) as record:
+        LSTMClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0).fit(X, y)
+    assert record[0].filename == __file__
+    with pytest.warns(UserWarning, match="transpose") as record:
+        LSTMRegressor(hidden_layer_sizes=(2,), max_iter=1, random_state=0).fit(
+            rng.normal(size=(6, 2, 12)), np.zeros(6))
+    assert [r.filename for r in record if "transpose" in str(r.message)] == [__file__]

@@ -1,4 +1,4 @@
-"""Losses and their gradients with respect to the head output (CONTRACT.md, "Losses").
+"""Losses and their gradients with respect to the head output (docs/CONTRACT.md, "Losses").
 
 Every function returns ``(loss, grad)`` where ``loss = sum_i w_i * loss_i / denom``
 and ``grad`` is its gradient with respect to the logits. The per-sample

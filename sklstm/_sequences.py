@@ -1,6 +1,6 @@
 """Input validation: every accepted form of X becomes ``(padded array, lengths)``.
 
-The rule (CONTRACT.md, "Input"):
+The rule (docs/CONTRACT.md, "Input"):
 
 * numeric ndarray, 3D ``(n, T, F)``: n sequences of T steps; trailing
   all-NaN steps mark a shorter sequence; NaN/inf elsewhere is an error;

@@ -30,7 +30,7 @@ ADAM = dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8)
 
 
 def build(torch, cell, layers, bidirectional, seed, dtype):
-    """The torch module: ``rnn`` + ``head`` as CONTRACT.md names them."""
+    """The torch module: ``rnn`` + ``head`` as docs/CONTRACT.md names them."""
     torch.manual_seed(seed)
     cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell]
     mod = torch.nn.Module()

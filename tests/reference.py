@@ -211,7 +211,7 @@ def _head_backward(loss, W, b, feat, target, weight, grads):
 
 def loss_and_grads(cell, n_layers, bidirectional, p, seqs, y, w, loss,
                    return_sequences=False, alpha=0.0, bptt_steps=None):
-    """Batch loss and gradients (CONTRACT.md's loss conventions), no dropout, no clipping.
+    """Batch loss and gradients (docs/CONTRACT.md's loss conventions), no dropout, no clipping.
 
     With ``bptt_steps=k`` (unidirectional only) each sequence is cut into
     chunks of k steps; a chunk starts from the state the previous one ended

@@ -209,20 +209,32 @@ def _head_backward(loss, W, b, feat, target, weight, grads):
     return li * weight, W.T @ gz
 
 
+def embed(p, ids):
+    """The embedding lookup of one token-id sequence (``(T, E)``)."""
+    return p["embedding.weight"][np.asarray(ids, dtype=np.int64)].astype(float)
+
+
 def loss_and_grads(cell, n_layers, bidirectional, p, seqs, y, w, loss,
-                   return_sequences=False, alpha=0.0, bptt_steps=None):
+                   return_sequences=False, alpha=0.0, bptt_steps=None, padding_idx=0):
     """Batch loss and gradients (docs/CONTRACT.md's loss conventions), no dropout, no clipping.
 
     With ``bptt_steps=k`` (unidirectional only) each sequence is cut into
     chunks of k steps; a chunk starts from the state the previous one ended
     in, taken as a constant, so gradients stop at chunk boundaries.
+
+    With ``embedding.weight`` in ``p`` (token input), ``seqs`` are 1D token
+    id sequences: step t reads row ``ids[t]`` of the embedding, and that row
+    receives the input gradient of step t, except the ``padding_idx`` row
+    (``padding_idx``, default 0), which never gets a gradient.
     """
     grads = {k: np.zeros_like(v) for k, v in p.items()}
     W, b = p["head.weight"], p["head.bias"]
     total = 0.0
     denom = sum(len(s) for s in seqs) if return_sequences else len(seqs)
+    tokens = "embedding.weight" in p
     for i, xs in enumerate(seqs):
-        xs = np.asarray(xs, float)
+        ids = np.asarray(xs, dtype=np.int64) if tokens else None
+        xs = embed(p, ids) if tokens else np.asarray(xs, float)
         T = xs.shape[0]
         k = T if bptt_steps is None else bptt_steps
         state = None
@@ -246,7 +258,11 @@ def loss_and_grads(cell, n_layers, bidirectional, p, seqs, y, w, loss,
                     dtop[0, H:] += df[H:]
                 else:
                     dtop[-1] += df
-            network_backward(cell, n_layers, bidirectional, p, dtop, record, grads)
+            dxs, _ = network_backward(cell, n_layers, bidirectional, p, dtop, record, grads)
+            if tokens:
+                for t, tok in enumerate(ids[t0:t0 + k]):
+                    if tok != padding_idx:
+                        grads["embedding.weight"][tok] += dxs[t]
     if alpha:
         for k in p:
             if ".weight" in k:
@@ -260,6 +276,7 @@ def outputs(cell, n_layers, bidirectional, p, seqs, return_sequences=False):
     W, b = p["head.weight"], p["head.bias"]
     res = []
     for xs in seqs:
-        top, _ = network_forward(cell, n_layers, bidirectional, p, np.asarray(xs, float))
+        xs = embed(p, xs) if "embedding.weight" in p else np.asarray(xs, float)
+        top, _ = network_forward(cell, n_layers, bidirectional, p, xs)
         res.append(top @ W.T + b if return_sequences else W @ head_features(top, bidirectional) + b)
     return res if return_sequences else np.array(res)

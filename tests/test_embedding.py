@@ -189,3 +189,38 @@ def test_weights_move_to_and_from_torch_embedding_lstm_linear(rng):
     torch_weights = {k: v.detach().numpy() for k, v in mod.state_dict().items()}
     back = clone(clf).fit(X, y * 1.0).load_state_dict(torch_weights)
     np.testing.assert_allclose(back.predict(X), out, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("bidirectional,per_step,bptt", [(False, False, None), (True, False, None),
+                                                          (False, True, None), (False, False, 2)])
+@pytest.mark.parametrize("cell", CELLS)
+def test_embedding_network_matches_the_numpy_reference(rng, cell, bidirectional, per_step, bptt):
+    """Loss, every gradient (embedding rows included) and outputs equal tests/reference.py's."""
+    import reference as ref
+
+    spec = NetworkSpec(cell, 3, (4, 2), bidirectional, 2, vocab_size=7, padding_idx=0)
+    flat = make_params(spec, rng)
+    spec.views(flat)["embedding.weight"][0] = 0  # as initialised: the padding row is zero
+    X = _ids(rng, 7)
+    X[1, 0, 0] = 0  # a padding id inside a sequence: the zero row, no gradient
+    seqs = [X[i, :L, 0] for i, L in enumerate(LENGTHS)]
+    y = rng.integers(0, 2, (len(LENGTHS), X.shape[1]) if per_step else len(LENGTHS))
+    w = rng.uniform(0.5, 1.5, len(LENGTHS))
+    p = {k: v.astype(float) for k, v in spec.views(flat).items()}
+    y_ref = [y[i, :L] for i, L in enumerate(LENGTHS)] if per_step else y
+    want, grads = ref.loss_and_grads(cell, 2, bidirectional, p, seqs, y_ref, w, "softmax",
+                                     return_sequences=per_step, alpha=0.01, bptt_steps=bptt)
+    grad = np.zeros_like(flat)
+    got = loss_and_grad(spec, flat, grad, X, LENGTHS, y, w, "softmax", alpha=0.01, clip_norm=None,
+                        return_sequences=per_step, bptt_steps=bptt)
+    assert got == pytest.approx(want, rel=1e-10)
+    for k, g in spec.views(grad).items():
+        np.testing.assert_allclose(g, grads[k], rtol=1e-8, atol=1e-10, err_msg=k)
+    assert np.all(spec.views(grad)["embedding.weight"][0] == 0)
+    out = forward(spec, flat, X, LENGTHS, return_sequences=per_step)
+    ref_out = ref.outputs(cell, 2, bidirectional, p, seqs, return_sequences=per_step)
+    if per_step:
+        for i, L in enumerate(LENGTHS):
+            np.testing.assert_allclose(out[i, :L], ref_out[i], rtol=1e-9, atol=1e-12)
+    else:
+        np.testing.assert_allclose(out, ref_out, rtol=1e-9, atol=1e-12)

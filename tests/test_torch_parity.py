@@ -28,10 +28,20 @@ def _load(path):
         return {k: f[k] for k in f.files}
 
 
+def _vocab(fx):
+    return int(fx["meta_vocab"]) if "meta_vocab" in fx else 0
+
+
 def _spec(fx):
     layers = int(fx["meta_layers"])
-    return NetworkSpec(str(fx["meta_cell"]), fx["x"].shape[2], (int(fx["meta_hidden"]),) * layers,
-                       bool(fx["meta_bidirectional"]), fx["y"].shape[1])
+    n_features = mk.N_FEATURES if _vocab(fx) else fx["x"].shape[2]
+    return NetworkSpec(str(fx["meta_cell"]), n_features, (int(fx["meta_hidden"]),) * layers,
+                       bool(fx["meta_bidirectional"]), fx["y"].shape[1], vocab_size=_vocab(fx))
+
+
+def _inputs(fx, dtype):
+    """The batch as the driver takes it: (n, T, F) floats, or token ids (n, T, 1) int64."""
+    return fx["ids"][:, :, None] if _vocab(fx) else fx["x"].astype(dtype)
 
 
 def _flat_from(spec, fx, prefix, dtype):
@@ -43,7 +53,7 @@ def _flat_from(spec, fx, prefix, dtype):
 
 def _check(fx, dtype, tol):
     spec = _spec(fx)
-    x, lengths, y = fx["x"].astype(dtype), fx["lengths"], fx["y"]
+    x, lengths, y = _inputs(fx, dtype), fx["lengths"], fx["y"]
     flat = _flat_from(spec, fx, "w", dtype)
     np.testing.assert_allclose(forward(spec, flat, x, lengths), fx["out"], rtol=tol, atol=tol)
     grad = np.empty_like(flat)
@@ -65,7 +75,8 @@ def _check(fx, dtype, tol):
 
 
 def test_fixtures_present():
-    assert len(FIXTURES) == len(mk.CONFIGS)
+    assert len(FIXTURES) == len(mk.CONFIGS) + len(mk.EMBED_CONFIGS)
+    assert sum(_vocab(_load(p)) > 0 for p in FIXTURES) == len(mk.EMBED_CONFIGS)
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=os.path.basename)
@@ -84,9 +95,11 @@ def test_estimator_loads_torch_weights(path):
     fx = _load(path)
     spec = _spec(fx)
     cls = GRURegressor if spec.cell == "gru" else LSTMRegressor
+    tokens = dict(embedding_dim=mk.N_FEATURES, vocab_size=_vocab(fx)) if _vocab(fx) else {}
     est = cls(hidden_layer_sizes=spec.hidden, cell=spec.cell, bidirectional=spec.bidirectional,
-              max_iter=1, dtype="float64", random_state=0)
-    seqs = [fx["x"][i, :L] for i, L in enumerate(fx["lengths"])]
+              max_iter=1, dtype="float64", random_state=0, **tokens)
+    x = fx["ids"] if _vocab(fx) else fx["x"]
+    seqs = [x[i, :L] for i, L in enumerate(fx["lengths"])]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(seqs, fx["y"])
@@ -98,9 +111,10 @@ def test_estimator_loads_torch_weights(path):
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("config", mk.CONFIGS, ids=lambda c: c[0])
+@pytest.mark.parametrize("config", [c + (0,) for c in mk.CONFIGS] + [c + (mk.VOCAB,) for c in mk.EMBED_CONFIGS],
+                         ids=lambda c: c[0])
 def test_live_torch(config, dtype):
     pytest.importorskip("torch")
-    _, cell, layers, bidirectional = config
-    fx = mk.generate(cell, layers, bidirectional, seed=7, dtype=dtype)
+    _, cell, layers, bidirectional, vocab = config
+    fx = mk.generate(cell, layers, bidirectional, seed=7, dtype=dtype, vocab=vocab)
     _check(fx, np.dtype(dtype).type, 1e-9 if dtype == "float64" else 2e-4)

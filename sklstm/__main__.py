@@ -5,7 +5,7 @@ Commands
 ``python -m sklstm``  (same as ``python -m sklstm demo vowels``)
     Speaker recognition on the bundled UCI Japanese Vowels data: an LSTM on
     variable-length sequences, test accuracy next to an MLP baseline.
-``python -m sklstm demo {vowels,tagging,airline,adding,stream} [--seed S]``
+``python -m sklstm demo {vowels,tagging,airline,adding,stream,text} [--seed S]``
     One application each; ``adding`` takes ``--lag`` and ``--epochs``.
 ``python -m sklstm compile [--dtype float32 [float64]] [--jobs N]``
     Compile every kernel now, on all cores, into numba's on-disk cache (the

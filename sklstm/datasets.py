@@ -14,7 +14,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 __all__ = ["load_japanese_vowels", "load_airline", "load_language_snippets", "load_lady_susan",
-           "make_adding_problem", "make_temporal_order", "make_embedded_reber", "REBER_SYMBOLS"]
+           "make_adding_problem", "make_temporal_order", "make_embedded_reber", "make_contrast_sentiment",
+           "REBER_SYMBOLS"]
 
 _DATA = os.path.join(os.path.dirname(__file__), "data")
 
@@ -155,6 +156,71 @@ def load_lady_susan(unwrap=False):
         paragraphs = re.split(r"\n\s*\n", text.strip("\n"))
         text = "\n\n".join(" ".join(line.strip() for line in p.split("\n")) for p in paragraphs) + "\n"
     return text
+
+
+_SUBJECTS = ("the film", "the plot", "the acting", "the music", "the ending", "the cast", "the script",
+             "the dialogue")
+_VERBS = ("was", "is", "felt", "seemed", "looked")
+_POSITIVE = ("good", "great", "fine", "superb", "lovely", "clever")
+_NEGATIVE = ("bad", "dull", "weak", "awful", "boring", "clumsy")
+
+
+def make_contrast_sentiment(n_samples=2000, random_state=None):
+    """Short reviews whose label only word order decides: negation and "but" clauses.
+
+    Each review is one clause ("the plot was not dull") or, two times in
+    three, two clauses of opposite polarity joined by "but" ("the film was
+    good but the ending was not great"); a clause's polarity is its
+    adjective's, flipped by "not", and the label is the polarity of the
+    last clause. A review and its mirror ("the film was not good but the
+    ending was great") hold the same words with opposite labels, and "not"
+    flips an adjective's meaning (an exclusive or that no weight per word
+    can express), so a linear model on word counts is at chance (about 0.5)
+    and one on word pairs stays far from perfect (about 0.66), while a model
+    that reads in order can be right on all of them.
+
+    Parameters
+    ----------
+    n_samples : int, default=2000
+        Number of reviews.
+    random_state : int, RandomState instance or None, default=None
+        Seed for the choice of clauses, words and negations.
+
+    Returns
+    -------
+    texts : list of str
+        The reviews, lowercase words separated by single spaces.
+    y : ndarray of shape (n_samples,), str
+        ``"positive"`` or ``"negative"``.
+
+    Examples
+    --------
+    >>> from sklstm.datasets import make_contrast_sentiment
+    >>> texts, y = make_contrast_sentiment(3, random_state=2)
+    >>> [(t, str(label)) for t, label in zip(texts, y)]  # doctest: +NORMALIZE_WHITESPACE
+    [('the plot seemed not clever but the script seemed not weak', 'positive'),
+     ('the ending felt not superb but the ending looked not boring', 'positive'),
+     ('the plot felt not lovely', 'negative')]
+    """
+    if int(n_samples) < 1:
+        raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+    rng = check_random_state(random_state)
+
+    def clause(polarity):
+        negated = rng.rand() < 0.5
+        words = _POSITIVE if polarity != negated else _NEGATIVE
+        return (f"{_SUBJECTS[rng.randint(len(_SUBJECTS))]} {_VERBS[rng.randint(len(_VERBS))]} "
+                f"{'not ' if negated else ''}{words[rng.randint(len(words))]}")
+
+    texts, labels = [], []
+    for _ in range(int(n_samples)):
+        last = bool(rng.rand() < 0.5)
+        text = clause(last)
+        if rng.rand() < 2 / 3:
+            text = f"{clause(not last)} but {text}"
+        texts.append(text)
+        labels.append("positive" if last else "negative")
+    return texts, np.array(labels)
 
 
 def _check_sizes(n_samples, n_timesteps, minimum):

@@ -22,10 +22,11 @@ def test_example_runs(script, tmp_path):
         assert rows[("1000", "lstm")] < 0.05 and rows[("1000", "rnn")] > 0.1, res.stdout
 
 
-@pytest.mark.parametrize("name", ["vowels", "tagging", "airline", "adding", "stream"])
+@pytest.mark.parametrize("name", ["vowels", "tagging", "airline", "adding", "stream", "text"])
 def test_demo_entry_points(name, capsys):
     from sklstm.__main__ import main
 
-    args = ["demo", name] + (["--lag", "30", "--epochs", "2"] if name == "adding" else [])
+    quick = {"adding": ["--lag", "30", "--epochs", "2"], "text": ["--epochs", "3"]}
+    args = ["demo", name] + quick.get(name, [])
     assert main(args) == 0
     assert capsys.readouterr().out.strip()

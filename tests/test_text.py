@@ -500,3 +500,61 @@ def test_word_inverse_then_transform_is_stable(docs):
         return
     out = vec.transform(docs)
     assert _ids(vec.transform(vec.inverse_transform(out))) == _ids(out)
+
+
+# -- text classification of raw strings (issue 17 point 3) ----------------------------------------------
+
+
+def test_word_order_task_lstm_beats_bag_of_words_by_a_clear_margin():
+    """Negation and "but" decide the label: counts are at chance, the LSTM reads in order."""
+    from sklearn.linear_model import LogisticRegression
+
+    from sklstm import LSTMClassifier
+    from sklstm.datasets import make_contrast_sentiment
+
+    X, y = make_contrast_sentiment(600, random_state=0)
+    Xt, yt = make_contrast_sentiment(300, random_state=1)
+    lstm = make_pipeline(TextVectorizer(), LSTMClassifier(embedding_dim=8, hidden_layer_sizes=(16,),
+                                                          learning_rate_init=0.02, max_iter=15,
+                                                          random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lstm.fit(X, y)
+    bow = make_pipeline(CountVectorizer(), LogisticRegression(max_iter=1000)).fit(X, y)
+    acc, base = lstm.score(Xt, yt), bow.score(Xt, yt)
+    assert acc >= 0.95 and base <= 0.6, (acc, base)
+    reviews = ["the film was good but the ending was not great", "the plot was not dull"]
+    assert list(lstm.predict(reviews)) == ["negative", "positive"]
+
+
+def test_contrast_sentiment_mirrors_hold_the_same_words():
+    """The generator's claim: the label is the last clause's polarity, which "not" flips."""
+    from sklstm.datasets import _NEGATIVE, _POSITIVE, make_contrast_sentiment
+
+    X, y = make_contrast_sentiment(300, random_state=3)
+    for text, label in zip(X, y):
+        last = text.split(" but ")[-1].split()
+        polarity = last[-1] in _POSITIVE
+        assert last[-1] in _POSITIVE + _NEGATIVE
+        if "not" in last:
+            polarity = not polarity
+        assert label == ("positive" if polarity else "negative"), text
+    assert 0.4 < np.mean(y == "positive") < 0.6
+    assert 0.5 < np.mean([" but " in t for t in X]) < 0.8
+    with pytest.raises(ValueError, match="n_samples"):
+        make_contrast_sentiment(0)
+
+
+def test_language_identification_of_bundled_snippets_from_raw_strings():
+    from sklstm import LSTMClassifier
+    from sklstm.datasets import load_language_snippets
+
+    X, y = load_language_snippets("train")
+    Xt, yt = load_language_snippets("test")
+    clf = make_pipeline(TextVectorizer(analyzer="char"),
+                        LSTMClassifier(embedding_dim=16, hidden_layer_sizes=(32,), learning_rate_init=0.02,
+                                       max_iter=15, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    assert clf.score(Xt, yt) >= 0.8  # six languages: chance is 1/6

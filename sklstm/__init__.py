@@ -6,6 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 from ._streaming import StreamingPredictor
 from ._classifier import GRUClassifier, LSTMClassifier
 from ._features import RecurrentFeatures
+from .language_model import LSTMLanguageModel
 from ._precompile import precompile
 from ._regressor import GRURegressor, LSTMRegressor
 from .persistence import load, save
@@ -15,7 +16,8 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-__all__ = ["LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor", "RecurrentFeatures",
+__all__ = ["LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor", "LSTMLanguageModel",
+           "RecurrentFeatures",
            "StreamingPredictor", "save", "load", "precompile", "__version__"]
 
 #: public submodules, imported on first attribute access (``sklstm.preprocessing`` works after

@@ -71,6 +71,7 @@ class CpuBackend:
         self.before[:] = params
         with flush_denormals():  # Adam's moments of tiny gradients would otherwise be denormal
             self.optimizer.update(params, grad)
+        self.objective.after_update(params)
         if not np.isfinite(global_norm(params)):
             params[:] = self.before
             raise Diverged("the weights overflowed")

@@ -198,8 +198,8 @@ class RecurrentObjective:
             parts = batch_parts(batch.lengths)
             if parts == [None]:
                 with single_threaded_step_blas(every_blas=True):
-                    total = self._part_loss_and_grad(flat, grad, batch, rng, workspace)
-                return self._finish_grad(flat, grad, total, B)
+                    total = self._run_part(flat, grad, batch, None, rng, workspace)
+                return self._finish_grad(flat, grad, total, self._penalty_count(batch))
             denom = float(batch.lengths.sum()) if o.return_sequences else float(B)
             rngs = [None] * len(parts)
             if o.dropout > 0.0:
@@ -210,8 +210,7 @@ class RecurrentObjective:
 
             def run(i):
                 with flush_denormals():  # per thread: the register is thread-local
-                    return self._part_loss_and_grad(flat, bufs[i], batch.take(parts[i]), rngs[i], subs[i],
-                                                    denom)
+                    return self._run_part(flat, bufs[i], batch, parts[i], rngs[i], subs[i], denom)
 
             with single_threaded_step_blas(every_blas=True):
                 if n_threads > 1:
@@ -220,14 +219,30 @@ class RecurrentObjective:
                     totals = [run(i) for i in range(len(parts))]
             for b in bufs[1:]:
                 grad += b
-            return self._finish_grad(flat, grad, sum(totals), B)
+            return self._finish_grad(flat, grad, sum(totals), self._penalty_count(batch))
+
+    def _run_part(self, flat, grad, batch, rows, rng, workspace, denom=None):
+        """Loss and gradient of the rows ``rows`` of ``batch`` (None: all); the hook a family overrides."""
+        return self._part_loss_and_grad(flat, grad, batch if rows is None else batch.take(rows), rng,
+                                        workspace, denom)
+
+    def _penalty_count(self, batch) -> float:
+        """The ``B`` of the L2 penalty ``0.5 * alpha * sum(W**2) / B``: the batch's samples."""
+        return float(len(batch))
+
+    def _l2_mask(self) -> np.ndarray:
+        """Where the L2 penalty applies: the weight matrices."""
+        return self.spec.weight_mask()
+
+    def after_update(self, flat) -> None:
+        """Called by the CPU backend after each optimizer update (tied weights copy themselves here)."""
 
     def _finish_grad(self, flat, grad, total, B):
         """Add the L2 penalty over weight matrices and clip; returns the penalised loss."""
         o = self.options
         dt = flat.dtype
         if o.alpha:
-            wm = self.spec.weight_mask()
+            wm = self._l2_mask()
             wv = flat[wm].astype(np.float64)
             total += 0.5 * o.alpha * float(np.dot(wv, wv)) / B
             grad[wm] += (o.alpha / B) * flat[wm]

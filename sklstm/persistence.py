@@ -20,6 +20,7 @@ destroys an earlier file.
 
 Scope: :class:`~sklstm.LSTMClassifier`, :class:`~sklstm.LSTMRegressor`,
 :class:`~sklstm.GRUClassifier`, :class:`~sklstm.GRURegressor`,
+:class:`~sklstm.LSTMLanguageModel`,
 :class:`~sklstm.preprocessing.SequenceScaler` and
 :class:`~sklstm.text.TextVectorizer` (not with a callable analyzer: the
 format stores no code). Whole pipelines: use joblib or skops.
@@ -46,11 +47,12 @@ _MAX_META_BYTES = 64 * 1024 * 1024
 def _registry():
     from ._classifier import GRUClassifier, LSTMClassifier
     from ._regressor import GRURegressor, LSTMRegressor
+    from .language_model import LSTMLanguageModel
     from .preprocessing import SequenceScaler
     from .text import TextVectorizer
 
     return {c.__name__: c for c in (LSTMClassifier, LSTMRegressor, GRUClassifier, GRURegressor,
-                                    SequenceScaler, TextVectorizer)}
+                                    LSTMLanguageModel, SequenceScaler, TextVectorizer)}
 
 
 # --------------------------------------------------------------------------- typed JSON
@@ -152,7 +154,8 @@ def save(estimator, path) -> None:
 
     Parameters
     ----------
-    estimator : LSTMClassifier, LSTMRegressor, GRUClassifier, GRURegressor, SequenceScaler or TextVectorizer
+    estimator : LSTMClassifier, LSTMRegressor, GRUClassifier, GRURegressor, LSTMLanguageModel,
+        SequenceScaler or TextVectorizer
     path : str or os.PathLike
         Target file; replaced only once the new file is completely written.
 

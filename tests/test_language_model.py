@@ -393,3 +393,40 @@ def test_bad_input_is_a_clear_error(X, err, match):
 def test_cuda_is_refused_clearly():
     with pytest.raises(ValueError, match="no GPU path"):
         LSTMLanguageModel(**SMALL, device="cuda").fit(TEXT)
+
+
+# --------------------------------------------------------------------------- the n-gram baseline
+def test_kneser_ney_distributions_sum_to_one_and_match_the_score():
+    from sklstm.language_model import NgramLanguageModel
+
+    text = ["the cat sat on the mat", "a dog sat on a log", "the end"]
+    for order in (1, 2, 4):
+        ngram = NgramLanguageModel(order=order).fit(text)
+        p = ngram.predict_proba(["", "the c", "zzz", "a dog sat on a log and more"])
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
+        assert np.all(p[:, 0] == 0) and np.all(p[:, 2] == 0)  # <pad> and <bos> are never next
+        assert np.all(p[:, 1:] >= 0) and np.all(p[:, 3] > 0)
+        doc = "the cat"
+        seq = ngram.vectorizer_.transform([doc])[0]
+        prefixes = [doc[:i] for i in range(len(doc) + 1)]
+        want = np.mean(np.log(ngram.predict_proba(prefixes)[np.arange(len(seq) - 1), seq[1:]]))
+        assert ngram.score(doc) == pytest.approx(want, rel=1e-12)
+    four, one = NgramLanguageModel(order=4).fit(text), NgramLanguageModel(order=1).fit(text)
+    assert four.score(text) > one.score(text)
+
+
+def test_kneser_ney_counts_by_hand():
+    """Bigram of "abab": P(b|a) = (2 - D) / 2 + D * 1/2 * P_uni(b), P_uni from continuation counts."""
+    from sklstm.language_model import NgramLanguageModel
+
+    ngram = NgramLanguageModel(order=2, discount=0.5).fit("abab")
+    tokens = list(ngram.tokens_)
+    a, b, eos = tokens.index("a"), tokens.index("b"), tokens.index("<eos>")
+    # unigram continuation counts: a after {<bos>, b}, b after {a}, <eos> after {b}: 2, 1, 1 of 4
+    # interpolated with the uniform over V - 2 = 4 tokens (<unk>, <eos>, a, b)
+    uni = {a: (2 - 0.5) / 4 + 0.5 * 3 / 4 / 4, b: (1 - 0.5) / 4 + 0.5 * 3 / 4 / 4}
+    p = ngram.predict_proba(["a"])[0]
+    assert p[b] == pytest.approx((2 - 0.5) / 2 + 0.5 * 1 / 2 * uni[b])
+    p_start = ngram.predict_proba([""])[0]  # history <bos>: raw counts (a once)
+    assert p_start[a] == pytest.approx((1 - 0.5) / 1 + 0.5 * 1 / 1 * uni[a])
+    assert p.sum() == pytest.approx(1.0) and p[eos] > 0

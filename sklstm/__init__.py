@@ -22,7 +22,8 @@ __all__ = ["LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor", "
 
 #: public submodules, imported on first attribute access (``sklstm.preprocessing`` works after
 #: ``import sklstm``, as in numpy and scikit-learn) without slowing ``import sklstm`` down
-_SUBMODULES = ("datasets", "exceptions", "forecasting", "inspection", "persistence", "preprocessing", "text")
+_SUBMODULES = ("datasets", "exceptions", "forecasting", "inspection", "language_model", "persistence",
+               "preprocessing", "text")
 
 
 def __getattr__(name):

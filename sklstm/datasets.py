@@ -14,8 +14,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 __all__ = ["load_japanese_vowels", "load_airline", "load_language_snippets", "load_lady_susan",
-           "make_adding_problem", "make_temporal_order", "make_embedded_reber", "make_contrast_sentiment",
-           "REBER_SYMBOLS"]
+           "load_stdlib_source", "make_adding_problem", "make_temporal_order", "make_embedded_reber",
+           "make_contrast_sentiment", "REBER_SYMBOLS"]
 
 _DATA = os.path.join(os.path.dirname(__file__), "data")
 
@@ -163,6 +163,46 @@ _SUBJECTS = ("the film", "the plot", "the acting", "the music", "the ending", "t
 _VERBS = ("was", "is", "felt", "seemed", "looked")
 _POSITIVE = ("good", "great", "fine", "superb", "lovely", "clever")
 _NEGATIVE = ("bad", "dull", "weak", "awful", "boring", "clumsy")
+
+
+def load_stdlib_source(n_chars=300_000):
+    """Python source code read at run time from the running interpreter's standard library.
+
+    The classic char-rnn "source code" corpus with nothing to bundle: the
+    top-level ``.py`` files of the directory holding :mod:`os`, in sorted
+    order, joined and cut at ``n_chars`` characters. The text depends on
+    the Python version (and is the same for every run of one interpreter).
+
+    Parameters
+    ----------
+    n_chars : int, default=300000
+        Characters to return (fewer if the library is smaller).
+
+    Returns
+    -------
+    text : str
+
+    Examples
+    --------
+    >>> from sklstm.datasets import load_stdlib_source
+    >>> text = load_stdlib_source(2000)
+    >>> len(text), "import" in text
+    (2000, True)
+    """
+    if isinstance(n_chars, bool) or not isinstance(n_chars, (int, np.integer)) or n_chars < 1:
+        raise ValueError(f"n_chars must be a positive integer; got {n_chars!r}.")
+    root = os.path.dirname(os.__file__)
+    parts, total = [], 0
+    for name in sorted(os.listdir(root)):
+        path = os.path.join(root, name)
+        if not name.endswith(".py") or not os.path.isfile(path):
+            continue
+        with open(path, encoding="utf-8", errors="replace") as f:
+            parts.append(f.read())
+        total += len(parts[-1])
+        if total >= n_chars:
+            break
+    return "".join(parts)[:int(n_chars)]
 
 
 def make_contrast_sentiment(n_samples=2000, random_state=None):

@@ -121,3 +121,20 @@ def test_snippets_feed_a_text_vectorizer():
     ids = np.concatenate(vec.transform(load_language_snippets("test")[0]))
     assert ids.min() >= 1 and ids.max() < vec.vocab_size_
     assert np.mean(ids == 1) < 0.005  # almost every test character was seen in training
+
+
+def test_stdlib_source_is_read_from_the_running_interpreter():
+    import os
+
+    from sklstm.datasets import load_stdlib_source
+
+    text = load_stdlib_source(50_000)
+    assert len(text) == 50_000
+    first = sorted(f for f in os.listdir(os.path.dirname(os.__file__)) if f.endswith(".py"))[0]
+    with open(os.path.join(os.path.dirname(os.__file__), first), encoding="utf-8", errors="replace") as f:
+        head = f.read()
+    assert text.startswith(head[:1000])
+    assert load_stdlib_source(50_000) == text and load_stdlib_source(10)[:10] == text[:10]
+    for bad in (0, -5, 2.5, True, "100"):
+        with pytest.raises(ValueError, match="n_chars"):
+            load_stdlib_source(bad)

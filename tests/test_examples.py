@@ -7,12 +7,14 @@ import sys
 import pytest
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "examples")
+#: scripts whose full run is a measurement of minutes: the test runs their quick mode
+QUICK = {"language_model.py": ["--quick"]}
 SCRIPTS = sorted(f for f in os.listdir(EXAMPLES) if f.endswith(".py"))
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_example_runs(script, tmp_path):
-    args = [sys.executable, os.path.abspath(os.path.join(EXAMPLES, script))]
+    args = [sys.executable, os.path.abspath(os.path.join(EXAMPLES, script))] + QUICK.get(script, [])
     res = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip()
@@ -22,11 +24,11 @@ def test_example_runs(script, tmp_path):
         assert rows[("1000", "lstm")] < 0.05 and rows[("1000", "rnn")] > 0.1, res.stdout
 
 
-@pytest.mark.parametrize("name", ["vowels", "tagging", "airline", "adding", "stream", "text"])
+@pytest.mark.parametrize("name", ["vowels", "tagging", "airline", "adding", "stream", "text", "generate"])
 def test_demo_entry_points(name, capsys):
     from sklstm.__main__ import main
 
-    quick = {"adding": ["--lag", "30", "--epochs", "2"], "text": ["--epochs", "3"]}
+    quick = {"adding": ["--lag", "30", "--epochs", "2"], "text": ["--epochs", "3"], "generate": ["--epochs", "1"]}
     args = ["demo", name] + quick.get(name, [])
     assert main(args) == 0
     assert capsys.readouterr().out.strip()

@@ -10,6 +10,7 @@ from .language_model import LSTMLanguageModel
 from ._precompile import precompile
 from ._regressor import GRURegressor, LSTMRegressor
 from .persistence import load, save
+from .seq2seq import LSTMSeq2Seq
 
 try:
     __version__ = version("sklstm")
@@ -17,13 +18,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = ["LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor", "LSTMLanguageModel",
-           "RecurrentFeatures",
+           "LSTMSeq2Seq", "RecurrentFeatures",
            "StreamingPredictor", "save", "load", "precompile", "__version__"]
 
 #: public submodules, imported on first attribute access (``sklstm.preprocessing`` works after
 #: ``import sklstm``, as in numpy and scikit-learn) without slowing ``import sklstm`` down
 _SUBMODULES = ("datasets", "exceptions", "forecasting", "inspection", "language_model", "persistence",
-               "preprocessing", "text")
+               "preprocessing", "seq2seq", "text")
 
 
 def __getattr__(name):

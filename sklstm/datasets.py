@@ -1,8 +1,9 @@
-"""Bundled real datasets and generated long-time-lag tasks.
+"""Bundled real datasets, generated long-time-lag tasks and sequence-to-sequence pairs.
 
 Nothing is downloaded: the real data ship with the package (see
 ``sklstm/data/README.md`` for sources and licences) and the synthetic tasks
-are generated from a ``random_state``.
+are generated from a ``random_state`` (the sequence-to-sequence pairs,
+``make_date_pairs`` and ``make_shape_scenes``, live in ``_generated_text``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import re
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ._generated_text import make_date_pairs, make_shape_scenes
+
 __all__ = ["load_japanese_vowels", "load_airline", "load_language_snippets", "load_lady_susan",
            "load_stdlib_source", "make_adding_problem", "make_temporal_order", "make_embedded_reber",
-           "make_contrast_sentiment", "REBER_SYMBOLS"]
+           "make_contrast_sentiment", "make_date_pairs", "make_shape_scenes", "REBER_SYMBOLS"]
 
 _DATA = os.path.join(os.path.dirname(__file__), "data")
 

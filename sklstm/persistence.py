@@ -49,10 +49,11 @@ def _registry():
     from ._regressor import GRURegressor, LSTMRegressor
     from .language_model import LSTMLanguageModel
     from .preprocessing import SequenceScaler
+    from .seq2seq import LSTMSeq2Seq
     from .text import TextVectorizer
 
     return {c.__name__: c for c in (LSTMClassifier, LSTMRegressor, GRUClassifier, GRURegressor,
-                                    LSTMLanguageModel, SequenceScaler, TextVectorizer)}
+                                    LSTMLanguageModel, LSTMSeq2Seq, SequenceScaler, TextVectorizer)}
 
 
 # --------------------------------------------------------------------------- typed JSON

@@ -1,0 +1,90 @@
+"""Restoring a saved :class:`sklstm.LSTMSeq2Seq` (used by :mod:`sklstm.persistence`).
+
+Every type, shape and id is checked against the architecture before any
+attribute is set, so a malformed or hostile file is refused with a
+``ValueError`` and never half-loaded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._seq2seq_spec import Seq2SeqSpec
+from ._state import _restore_optimizer
+from ._vocabulary import BOS, EOS
+
+__all__ = ["restore"]
+
+_KEYS = {"spec", "coefs_flat_", "source_kind_", "max_target_length_", "optimizer", "rng"}
+
+
+def _vectorizer(est, state, analyzer, bos_eos):
+    vec = est._vectorizer(analyzer, bos_eos)
+    vec._restore_state(state)
+    return vec
+
+
+def restore(est, state, loop):
+    """Set ``est``'s fitted attributes from its ``_persistent_state()`` output, checking everything first."""
+    optional = set(loop) | {"n_features_in_", "source_vectorizer", "target_vectorizer"}
+    if not _KEYS <= set(state) or set(state) - _KEYS - optional:
+        raise ValueError("unexpected encoder-decoder state")
+    spec = Seq2SeqSpec.from_dict(state["spec"])
+    flat = state["coefs_flat_"]
+    if not isinstance(flat, np.ndarray) or flat.dtype not in (np.float32, np.float64) \
+            or flat.shape != (spec.n_params,) or not np.isfinite(flat).all():
+        raise ValueError("coefs_flat_ does not match the network")
+    kind = state["source_kind_"]
+    if kind not in ("text", "ids", "features") or (kind == "features") != spec.features:
+        raise ValueError("bad source kind")
+    mtl = state["max_target_length_"]
+    if isinstance(mtl, bool) or not isinstance(mtl, int) or mtl < 1:
+        raise ValueError("bad max_target_length_")
+    for k, want in loop.items():
+        if k not in state:
+            continue
+        v = state[k]
+        if want is float and isinstance(v, int) and not isinstance(v, bool):
+            v = state[k] = float(v)
+        if (want is int and isinstance(v, bool)) or not isinstance(v, want):
+            raise ValueError(f"{k} has type {type(v).__name__}")
+        if isinstance(v, list) and not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+            raise ValueError(f"{k} must hold numbers")
+        if isinstance(v, np.ndarray) and (v.dtype != flat.dtype or v.shape != flat.shape):
+            raise ValueError(f"{k} does not match coefs_flat_")
+    if kind == "features":
+        n = state.get("n_features_in_")
+        if isinstance(n, bool) or not isinstance(n, int) or n != spec.source_width:
+            raise ValueError("n_features_in_ does not match the network")
+    elif "n_features_in_" in state:
+        raise ValueError("n_features_in_ belongs to a feature-vector source only")
+    src = tgt = None
+    if ("source_vectorizer" in state) != (kind == "text"):
+        raise ValueError("the source vocabulary does not match the source kind")
+    if kind == "text":
+        src = _vectorizer(est, state["source_vectorizer"], est.source_analyzer, False)
+        if src.vocab_size_ != spec.source_vocab:
+            raise ValueError("the source vocabulary does not match the network")
+    if "target_vectorizer" in state:
+        tgt = _vectorizer(est, state["target_vectorizer"], est.target_analyzer, True)
+        if tgt.vocab_size_ != spec.target_vocab or tgt.vocabulary_.get(BOS) != spec.bos \
+                or tgt.vocabulary_.get(EOS) != spec.eos:
+            raise ValueError("the target vocabulary does not match the network")
+    elif (spec.bos, spec.eos) != (spec.target_vocab - 2, spec.target_vocab - 1):
+        raise ValueError("token-id targets need <bos>/<eos> after the largest id")
+    optimizer = _restore_optimizer(est, state["optimizer"], spec.n_params, flat.dtype)
+    rng = np.random.default_rng()
+    try:
+        rng.bit_generator.state = state["rng"]
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ValueError(f"bad random state ({exc})") from None
+    for k in loop:
+        if k in state:
+            setattr(est, k, state[k])
+    est._spec, est.coefs_flat_, est._optimizer, est._rng = spec, flat, optimizer, rng
+    est.source_kind_, est.max_target_length_ = kind, mtl
+    est.source_vectorizer_, est.target_vectorizer_ = src, tgt
+    est._source_vocab, est._target_vocab, est._bos, est._eos = (spec.source_vocab, spec.target_vocab,
+                                                                spec.bos, spec.eos)
+    if kind == "features":
+        est.n_features_in_ = state["n_features_in_"]

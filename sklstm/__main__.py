@@ -5,11 +5,14 @@ Commands
 ``python -m sklstm``  (same as ``python -m sklstm demo vowels``)
     Speaker recognition on the bundled UCI Japanese Vowels data: an LSTM on
     variable-length sequences, test accuracy next to an MLP baseline.
-``python -m sklstm demo {vowels,tagging,airline,adding,stream,text,generate} [--seed S]``
+``python -m sklstm demo {vowels,tagging,airline,adding,stream,text,generate,translate,caption} [--seed S]``
     One application each; ``adding`` takes ``--lag``, and every demo but
     ``stream`` takes ``--epochs``. ``generate`` trains character language
     models on Jane Austen and on the standard library's source, next to
-    n-gram baselines, and writes samples (about six minutes).
+    n-gram baselines, and writes samples (about six minutes). ``translate``
+    trains encoder-decoders that turn dates written in words (English,
+    French, German) into ISO dates, with and without attention, greedy and
+    beam search; ``caption`` writes captions from feature vectors.
 ``python -m sklstm compile [--dtype float32 [float64]] [--jobs N]``
     Compile every kernel now, on all cores, into numba's on-disk cache (the
     first fit on a new machine otherwise compiles them one by one).

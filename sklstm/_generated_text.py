@@ -45,20 +45,81 @@ _FORMATS = {
     "de": ("der {word} {Month} {Y}", "{d}. {Month} {Y}", "{wd}, {d}. {Month} {Y}", "am {d}. {Month} {Y}"),
 }
 _LANGUAGES = tuple(_FORMATS)
+#: per language, the format that writes the whole date in words (``spell_years=True``)
+_SPELLED = {"en": "the {word} of {Month} {Yw}", "fr": "le {word} {month} {Yw}", "de": "der {word} {Month} {Yw}"}
+
+_EN_0_19 = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+            "sixteen seventeen eighteen nineteen").split()
+_EN_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_FR_0_16 = "zéro un deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize".split()
+_FR_TENS = "_ dix vingt trente quarante cinquante soixante".split()
+_DE_0_19 = ("null eins zwei drei vier fünf sechs sieben acht neun zehn elf zwölf dreizehn vierzehn fünfzehn "
+            "sechzehn siebzehn achtzehn neunzehn").split()
+_DE_TENS = "_ _ zwanzig dreißig vierzig fünfzig sechzig siebzig achtzig neunzig".split()
+
+
+def _en_number(n):
+    """0..99 in English words ("forty-two")."""
+    if n < 20:
+        return _EN_0_19[n]
+    return _EN_TENS[n // 10] + ("" if n % 10 == 0 else "-" + _EN_0_19[n % 10])
+
+
+def _fr_number(n):
+    """0..99 in French words, as in a year ("quatre-vingt", "soixante et onze")."""
+    if n <= 16:
+        return _FR_0_16[n]
+    if n < 20:
+        return "dix-" + _FR_0_16[n - 10]
+    tens, unit = divmod(n, 10)
+    if tens in (7, 9):  # soixante-dix.., quatre-vingt-dix..
+        base, rest = ("soixante", n - 60) if tens == 7 else ("quatre-vingt", n - 80)
+        return base + (" et " if rest == 11 and tens == 7 else "-") + _fr_number(rest)
+    base = "quatre-vingt" if tens == 8 else _FR_TENS[tens]
+    if unit == 0:
+        return base
+    return base + (" et un" if unit == 1 and tens != 8 else "-" + _FR_0_16[unit])
+
+
+def _de_number(n):
+    """0..99 in German words, one word ("vierundfünfzig")."""
+    if n < 20:
+        return _DE_0_19[n]
+    tens, unit = divmod(n, 10)
+    return ("" if unit == 0 else ("ein" if unit == 1 else _DE_0_19[unit]) + "und") + _DE_TENS[tens]
+
+
+def _spell_year(year, lang):
+    """A year of 1950..2049 in words, as it is said."""
+    century, rest = divmod(year, 100)
+    if lang == "en":
+        if century == 19:
+            return "nineteen " + _en_number(rest)
+        return "two thousand" + ("" if year == 2000 else " " + _en_number(year - 2000))
+    if lang == "fr":
+        if century == 19:
+            return "mille neuf cent " + _fr_number(rest)
+        return "deux mille" + ("" if year == 2000 else " " + _fr_number(year - 2000))
+    if century == 19:
+        return "neunzehnhundert" + _de_number(rest)
+    return "zweitausend" + ("" if year == 2000 else _de_number(year - 2000))
 
 
 def _write_date(date, lang, k):
-    """``date`` written in format number ``k`` of language ``lang``."""
+    """``date`` written in format number ``k`` of language ``lang`` (the last + 1: all in words)."""
     months, weekdays, words = _WORDS[lang]
     d, month = date.day, months[date.month - 1]
     sfx = "th" if 10 <= d % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(d % 10, "th")
+    if k == len(_FORMATS[lang]):
+        return _SPELLED[lang].format(word=words[d - 1], Month=month, month=month.lower(),
+                                     Yw=_spell_year(date.year, lang))
     return _FORMATS[lang][k].format(d=d, d1="1er" if d == 1 else d, sfx=sfx, word=words[d - 1], Month=month,
                                     Mon=month[:3], month=month.lower(), wd=weekdays[date.weekday()],
                                     Y=date.year)
 
 
 def make_date_pairs(n_samples=2000, languages=("en", "fr", "de"), random_state=None, *,
-                    return_languages=False):
+                    spell_years=False, return_languages=False):
     """Dates written as people write them in English, French or German, paired with ISO dates.
 
     A translation task for encoder-decoder models: each date is drawn
@@ -69,7 +130,12 @@ def make_date_pairs(n_samples=2000, languages=("en", "fr", "de"), random_state=N
     ("le trois mars 2020", "3 mars 2020", "mardi 3 mars 2020",
     "le 3 mars 2020"; day 1 is "premier" or "1er") and German four
     ("der dritte März 2020", "3. März 2020", "Dienstag, 3. März 2020",
-    "am 3. März 2020"). Weekdays are the true ones; years stay in digits.
+    "am 3. März 2020"). Weekdays are the true ones; years stay in digits,
+    unless ``spell_years``: each language then has one more format that
+    writes the whole date in words ("the third of March two thousand
+    twenty", "le trois mars deux mille vingt", "der dritte März
+    zweitausendzwanzig"; 19xx years as "nineteen eighty-four", "mille neuf
+    cent quatre-vingt-quatre", "neunzehnhundertvierundachtzig").
 
     Parameters
     ----------
@@ -79,6 +145,8 @@ def make_date_pairs(n_samples=2000, languages=("en", "fr", "de"), random_state=N
         The languages to draw from (a single code may be given as a str).
     random_state : int, RandomState instance or None, default=None
         Seed for the dates, languages and formats.
+    spell_years : bool, default=False
+        Add the format that writes the year in words too.
     return_languages : bool, default=False
         Also return each sample's language code.
 
@@ -116,7 +184,8 @@ def make_date_pairs(n_samples=2000, languages=("en", "fr", "de"), random_state=N
     X, y = [], []
     for day, lang, pick in zip(days.tolist(), langs, picks.tolist()):
         date = datetime.date.fromordinal(day)
-        X.append(_write_date(date, lang, int(pick * len(_FORMATS[lang]))))
+        n_formats = len(_FORMATS[lang]) + bool(spell_years)
+        X.append(_write_date(date, lang, int(pick * n_formats)))
         y.append(date.isoformat())
     return (X, y, langs) if return_languages else (X, y)
 

@@ -8,7 +8,7 @@ import pytest
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "examples")
 #: scripts whose full run is a measurement of minutes: the test runs their quick mode
-QUICK = {"language_model.py": ["--quick"]}
+QUICK = {"language_model.py": ["--quick"], "translation.py": ["--quick"]}
 SCRIPTS = sorted(f for f in os.listdir(EXAMPLES) if f.endswith(".py"))
 
 
@@ -24,11 +24,13 @@ def test_example_runs(script, tmp_path):
         assert rows[("1000", "lstm")] < 0.05 and rows[("1000", "rnn")] > 0.1, res.stdout
 
 
-@pytest.mark.parametrize("name", ["vowels", "tagging", "airline", "adding", "stream", "text", "generate"])
+@pytest.mark.parametrize("name", ["vowels", "tagging", "airline", "adding", "stream", "text", "generate",
+                                  "translate", "caption"])
 def test_demo_entry_points(name, capsys):
     from sklstm.__main__ import main
 
-    quick = {"adding": ["--lag", "30", "--epochs", "2"], "text": ["--epochs", "3"], "generate": ["--epochs", "1"]}
+    quick = {"adding": ["--lag", "30", "--epochs", "2"], "text": ["--epochs", "3"], "generate": ["--epochs", "1"],
+             "translate": ["--epochs", "1"], "caption": ["--epochs", "2"]}
     args = ["demo", name] + quick.get(name, [])
     assert main(args) == 0
     assert capsys.readouterr().out.strip()

@@ -1,0 +1,60 @@
+"""Sequence to sequence: dates written in words in three languages, translated to ISO dates.
+
+    python examples/translation.py            # about a minute on two cores
+    python examples/translation.py --quick    # a small run, to check that it runs
+
+The sources are generated (``sklstm.datasets.make_date_pairs``): "le
+vingt-cinq juin mille neuf cent cinquante-sept", "Tuesday, March 31, 1992",
+"der dritte März zweitausendzwanzig" -> "1957-06-25", ... An
+``LSTMSeq2Seq`` reads the characters of the source and writes the ISO date
+one character at a time; it is trained without and with Luong attention,
+and decoded greedily and with beam search. A nearest-neighbour lookup (the
+ISO date of the most similar training source) is the baseline: a date it
+has not seen, it cannot write.
+"""
+
+import argparse
+import time
+import warnings
+
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+
+from sklstm import LSTMSeq2Seq
+from sklstm.datasets import make_date_pairs
+
+warnings.simplefilter("ignore", ConvergenceWarning)
+parser = argparse.ArgumentParser()
+parser.add_argument("--quick", action="store_true")
+args = parser.parse_args()
+n_train, n_test, epochs = (1000, 200, 2) if args.quick else (8000, 2000, 10)
+
+X, y = make_date_pairs(n_train + n_test, spell_years=True, random_state=0)
+X_train, y_train, X_test, y_test = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+
+
+def exact_match(pred, truth):
+    return sum(p == t for p, t in zip(pred, truth)) / len(truth)
+
+
+with warnings.catch_warnings():  # every distinct date is its own class: a lookup table, on purpose
+    warnings.simplefilter("ignore", UserWarning)
+    lookup = make_pipeline(TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3)),
+                           KNeighborsClassifier(n_neighbors=1, metric="cosine")).fit(X_train, y_train)
+    print(f"nearest neighbour: exact match {lookup.score(X_test, y_test):.3f}")
+
+for attention in (False, True):
+    model = LSTMSeq2Seq(hidden_layer_sizes=64, embedding_dim=32, attention=attention, learning_rate_init=0.01,
+                        max_iter=epochs, random_state=0)
+    t0 = time.perf_counter()
+    model.fit(X_train, y_train)
+    seconds = time.perf_counter() - t0
+    greedy = exact_match(model.predict(X_test), y_test)
+    beam = exact_match(model.predict(X_test, num_beams=4), y_test)
+    print(f"LSTMSeq2Seq attention={attention!s:5}: exact match greedy {greedy:.3f}, beam search (4) {beam:.3f} "
+          f"(fit {seconds:.0f}s)")
+
+for source in ["le trois mars deux mille vingt", "March 3rd, 2020", "der dritte März zweitausendzwanzig"]:
+    print(f"{source!r} -> {model.predict([source])[0]!r}")

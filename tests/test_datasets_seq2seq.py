@@ -159,8 +159,8 @@ def test_hand_checked_dates_in_every_format(iso, lang):
     expected = HAND_CHECKED[iso][lang]
     assert [_write_date(date, lang, k) for k in range(len(expected))] == expected
     assert [decode(text, lang) for text in expected] == [(date, k) for k in range(len(expected))]
-    with pytest.raises(IndexError):  # no format beyond the hand-checked ones
-        _write_date(date, lang, len(expected))
+    with pytest.raises(IndexError):  # no format beyond the hand-checked ones and the spelled-out one
+        _write_date(date, lang, len(expected) + 1)
 
 
 @pytest.mark.parametrize("iso,text", [
@@ -275,3 +275,38 @@ def test_noise_is_gaussian_on_every_feature_and_keeps_the_scenes():
 def test_scenes_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         make_shape_scenes(**{"n_samples": 10, **kwargs})
+
+
+# --------------------------------------------------------------------------- years in words
+SPELLED = {  # hand-checked: how each year is said
+    1950: ("nineteen fifty", "mille neuf cent cinquante", "neunzehnhundertfünfzig"),
+    1971: ("nineteen seventy-one", "mille neuf cent soixante et onze", "neunzehnhunderteinundsiebzig"),
+    1980: ("nineteen eighty", "mille neuf cent quatre-vingt", "neunzehnhundertachtzig"),
+    1981: ("nineteen eighty-one", "mille neuf cent quatre-vingt-un", "neunzehnhunderteinundachtzig"),
+    1997: ("nineteen ninety-seven", "mille neuf cent quatre-vingt-dix-sept", "neunzehnhundertsiebenundneunzig"),
+    2000: ("two thousand", "deux mille", "zweitausend"),
+    2001: ("two thousand one", "deux mille un", "zweitausendeins"),
+    2016: ("two thousand sixteen", "deux mille seize", "zweitausendsechzehn"),
+    2021: ("two thousand twenty-one", "deux mille vingt et un", "zweitausendeinundzwanzig"),
+    2049: ("two thousand forty-nine", "deux mille quarante-neuf", "zweitausendneunundvierzig"),
+}
+
+
+@pytest.mark.parametrize("year", sorted(SPELLED))
+def test_years_in_words(year):
+    from sklstm._generated_text import _write_date
+
+    date = datetime.date(year, 3, 3)
+    en, fr, de = SPELLED[year]
+    assert _write_date(date, "en", 6) == f"the third of March {en}"
+    assert _write_date(date, "fr", 4) == f"le trois mars {fr}"
+    assert _write_date(date, "de", 4) == f"der dritte März {de}"
+
+
+def test_spell_years_adds_one_format_per_language():
+    X, y, langs = make_date_pairs(3000, spell_years=True, random_state=0, return_languages=True)
+    spelled = [x for x in X if not any(ch.isdigit() for ch in x)]
+    assert 0.15 < len(spelled) / len(X) < 0.35  # one format in 7 (en) or 5 (fr, de)
+    plain, _ = make_date_pairs(3000, random_state=0)
+    assert all(any(ch.isdigit() for ch in x) for x in plain)
+    assert {lang for x, lang in zip(X, langs) if x in spelled} == {"en", "fr", "de"}

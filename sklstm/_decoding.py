@@ -80,6 +80,7 @@ def greedy(spec, v, encoded, max_new_tokens) -> Decoded:
         lp = step(tok)
         if t == max_new_tokens:  # out of budget: scored as if it ended here
             score[live] += lp[live, spec.eos]
+            live &= np.argmax(lp, axis=1) != spec.eos  # <eos> comes next: ended on time, not cut
             break
         tok = np.argmax(lp, axis=1).astype(np.int64)
         score[live] += lp[live, tok[live]]
@@ -117,6 +118,7 @@ def beam_search(spec, v, encoded, max_new_tokens, num_beams, length_penalty=1.0)
         if t == max_new_tokens:
             live = ~done
             scores[live] += lp[live][:, spec.eos]
+            done |= np.argmax(lp, axis=2) == spec.eos  # <eos> comes next: ended on time, not cut
             break
         cand = scores[:, :, None] + lp
         cand[done] = -np.inf

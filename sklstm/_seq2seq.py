@@ -372,7 +372,12 @@ class Seq2SeqObjective(RecurrentObjective):
         return float(np.count_nonzero(batch.y))
 
     def _l2_mask(self) -> np.ndarray:
-        return self.spec.weight_mask()
+        # every weight matrix, the recurrent ``rnn.weight_ih_l0`` / ``rnn.weight_hh_l0`` included (as
+        # NetworkSpec.weight_mask); Seq2SeqSpec.weight_mask keeps only names ending in ".weight"
+        mask = np.zeros(self.spec.n_params, dtype=bool)
+        for name, _, a, b in self.spec.entries:
+            mask[a:b] = ".weight" in name
+        return mask
 
     def loss_and_grad(self, flat, grad, batch, rng=None, workspace=None, n_threads=1) -> float:
         """Loss and gradient of a mini-batch of pairs (as :meth:`RecurrentObjective.loss_and_grad`)."""

@@ -224,8 +224,28 @@ epsilon, rho, alpha
 
     # ------------------------------------------------------------------ encoding the two sides
     def _vectorizer(self, analyzer, bos_eos):
-        return TextVectorizer(analyzer=analyzer, lowercase=self.lowercase, token_pattern=self.token_pattern,
+        # token_pattern is for a word side only (a char side given one warns on every call)
+        pattern = self.token_pattern if analyzer == "word" else DEFAULT_TOKEN_PATTERN
+        return TextVectorizer(analyzer=analyzer, lowercase=self.lowercase, token_pattern=pattern,
                               max_features=self.max_features, bos_eos=bos_eos)
+
+    def _check_tokens(self, seqs, what):
+        # a source the analyzer reads no token from has nothing to encode (attention over it is NaN)
+        for i, s in enumerate(seqs):
+            if len(s) == 0:
+                raise ValueError(f"item {i} of {what} holds no token for source_analyzer="
+                                 f"{self.source_analyzer!r} (token_pattern={self.token_pattern!r}); every "
+                                 "source needs at least one.")
+        return seqs
+
+    def _check_target_lengths(self, tgt):
+        """Tokens of the longest target (without ``<eos>``); refuses one longer than ``max_new_tokens``."""
+        longest = int(max(len(t) for t in tgt)) - 1
+        if self.max_new_tokens is not None and longest > self.max_new_tokens:
+            i = int(np.argmax([len(t) for t in tgt]))
+            raise ValueError(f"target {i} has {len(tgt[i]) - 1} tokens, more than max_new_tokens="
+                             f"{self.max_new_tokens}: the model could never write it. Raise max_new_tokens.")
+        return longest
 
     def _fit_sides(self, X, y):
         """Learn both sides' vocabularies; the encoded training pairs."""
@@ -237,7 +257,7 @@ epsilon, rho, alpha
         self.source_vectorizer_ = self.target_vectorizer_ = None
         if kx == "text":
             self.source_vectorizer_ = self._vectorizer(self.source_analyzer, False)
-            src = self.source_vectorizer_.fit_transform(xs)
+            src = self._check_tokens(self.source_vectorizer_.fit_transform(xs), "X")
             self._source_vocab = int(self.source_vectorizer_.vocab_size_)
         elif kx == "ids":
             src, self._source_vocab = xs, int(max(int(s.max()) for s in xs)) + 1
@@ -253,11 +273,7 @@ epsilon, rho, alpha
             V = int(max(int(s.max()) for s in ys)) + 1
             self._bos, self._eos, self._target_vocab = V, V + 1, V + 2
             tgt = [np.append(s, V + 1) for s in ys]
-        self.max_target_length_ = int(max(len(t) for t in tgt)) - 1
-        if self.max_new_tokens is not None and self.max_target_length_ > self.max_new_tokens:
-            i = int(np.argmax([len(t) for t in tgt]))
-            raise ValueError(f"target {i} has {len(tgt[i]) - 1} tokens, more than max_new_tokens="
-                             f"{self.max_new_tokens}: the model could never write it. Raise max_new_tokens.")
+        self.max_target_length_ = self._check_target_lengths(tgt)
         return self._batch(src, tgt)
 
     def _batch(self, src, tgt=None):
@@ -272,7 +288,8 @@ epsilon, rho, alpha
         return Batch(X, lengths, y)
 
     def _encode_sources(self, X, what="X"):
-        kind, items = read_side(X, what, allow_features=self.source_kind_ == "features")
+        # features always read as such, so that a mismatch is named below
+        kind, items = read_side(X, what, allow_features=True)
         if kind != self.source_kind_:
             raise TypeError(f"this model was fitted on {self.source_kind_} sources; {what} holds {kind}.")
         if kind == "features":
@@ -287,7 +304,7 @@ epsilon, rho, alpha
                                      f"source vocabulary [1, {self._spec.source_vocab}).")
             return items
         self._warn_unknown(self.source_vectorizer_, items, what)
-        return self.source_vectorizer_.transform(items)
+        return self._check_tokens(self.source_vectorizer_.transform(items), what)
 
     def _encode_targets(self, y, what="y"):
         kind, items = read_side(y, what, allow_features=False)
@@ -333,8 +350,13 @@ epsilon, rho, alpha
             raise ValueError("attention=True needs a source sequence to attend to; a feature-vector source "
                              "has none. Set attention=False.")
         if self.warm_start and hasattr(self, "coefs_flat_"):
-            data = self._batch(self._encode_sources(X), self._encode_targets(y))
             self._check_unchanged_architecture()
+            src, tgt = self._encode_sources(X), self._encode_targets(y)
+            n_src = src.shape[0] if self.source_kind_ == "features" else len(src)
+            if n_src != len(tgt):
+                raise ValueError(f"X holds {n_src} sources and y {len(tgt)} targets; they must pair up.")
+            self.max_target_length_ = max(self.max_target_length_, self._check_target_lengths(tgt))
+            data = self._batch(src, tgt)
             self.coefs_flat_ = writable(self.coefs_flat_)
         else:
             data = self._fit_sides(X, y)
@@ -363,11 +385,12 @@ epsilon, rho, alpha
     def _check_unchanged_architecture(self):
         spec = self._spec
         now = {"hidden_layer_sizes": self._hidden_tuple(), "cell": self.cell,
+               "bidirectional": bool(self.bidirectional) and not spec.features,
                "attention": bool(self.attention), "embedding_dim": int(self.embedding_dim),
                "dtype": np.dtype(self.dtype), "solver": self.solver}
-        was = {"hidden_layer_sizes": spec.hidden, "cell": spec.cell, "attention": spec.attention,
-               "embedding_dim": spec.embedding_dim, "dtype": self.coefs_flat_.dtype,
-               "solver": self._optimizer.solver}
+        was = {"hidden_layer_sizes": spec.hidden, "cell": spec.cell, "bidirectional": spec.bidirectional,
+               "attention": spec.attention, "embedding_dim": spec.embedding_dim,
+               "dtype": self.coefs_flat_.dtype, "solver": self._optimizer.solver}
         changed = [k for k in now if now[k] != was[k]]
         if changed:
             raise ValueError(f"{', '.join(changed)} changed since the network was fitted ({was[changed[0]]!r} "

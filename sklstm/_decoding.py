@@ -18,7 +18,10 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _network as net
+from ._kernels._fpenv import flush_denormals
+from ._objectives import _pool
 from ._seq2seq import attend, encode, head_log_probs
+from ._threads import compute_threads
 
 __all__ = ["Decoded", "greedy", "beam_search", "scheduled_inputs", "generate"]
 
@@ -44,8 +47,7 @@ class _Stepper:
         self.vd = spec.part(v, "decoder.")
         take = (lambda a: a) if rows is None else (lambda a: None if a is None else a[rows])
         self.states = [[(take(h), take(c)) for h, c in layer] for layer in encoded.states]
-        self.memory, self.keys = take(encoded.memory), take(encoded.keys)
-        self.src_lens = take(encoded.src_lens)
+        self.memory, self.keys, self.mask = take(encoded.memory), take(encoded.keys), take(encoded.mask)
         # tokens a decoder never writes
         self.banned = [0, spec.bos]
 
@@ -56,7 +58,7 @@ class _Stepper:
         feat = top
         if self.spec.attention:
             out, _ = attend(self.spec, self.v, np.ascontiguousarray(top[:, None, :]), self.memory, self.keys,
-                            self.src_lens)
+                            self.mask)
             feat = out[:, 0]
         lp = head_log_probs(self.spec, self.v, feat)
         lp[:, self.banned] = -np.inf
@@ -156,25 +158,43 @@ def beam_search(spec, v, encoded, max_new_tokens, num_beams, length_penalty=1.0)
     return Decoded(tokens, out_scores, out_cut)
 
 
-def generate(spec, flat, X, lengths, max_new_tokens, num_beams=1, length_penalty=1.0, batch_size=256) \
-        -> Decoded:
-    """Decode every source of a padded batch ``X`` (greedy for ``num_beams=1``), in batches of sources."""
+def generate(spec, flat, X, lengths, max_new_tokens, num_beams=1, length_penalty=1.0, batch_size=256,
+             n_threads=None) -> Decoded:
+    """Decode every source of a padded batch ``X`` (greedy for ``num_beams=1``), in batches of sources.
+
+    Batches of similar source lengths run on ``n_threads`` threads (None:
+    numba's thread count); a source's output does not depend on its batch,
+    so the results are the same on any number of threads.
+    """
     v = spec.views(flat)
     n = X.shape[0]
+    if n_threads is None:
+        n_threads = compute_threads()
     per = max(1, int(batch_size) // int(num_beams))
+    if n_threads > 1:  # at least one batch per thread, when there are sources enough
+        per = max(1, min(per, -(-n // int(n_threads))))
     tokens, scores, cut = [None] * n, np.empty(n), np.empty(n, dtype=bool)
     order = np.argsort(-np.asarray(lengths), kind="stable")  # similar lengths share a batch
-    for start in range(0, n, per):
-        idx = order[start:start + per]
-        smax = int(lengths[idx].max())
-        encoded = encode(spec, v, X[idx, :smax], lengths[idx])
-        if num_beams == 1:
-            d = greedy(spec, v, encoded, max_new_tokens)
-        else:
-            d = beam_search(spec, v, encoded, max_new_tokens, num_beams, length_penalty)
+
+    def run(start):
+        with flush_denormals():  # per thread: the register is thread-local
+            idx = order[start:start + per]
+            smax = int(lengths[idx].max())
+            encoded = encode(spec, v, X[idx, :smax], lengths[idx])
+            if num_beams == 1:
+                d = greedy(spec, v, encoded, max_new_tokens)
+            else:
+                d = beam_search(spec, v, encoded, max_new_tokens, num_beams, length_penalty)
         for j, i in enumerate(idx):
             tokens[i] = d.tokens[j]
         scores[idx], cut[idx] = d.scores, d.cut
+
+    starts = range(0, n, per)
+    if n_threads > 1 and len(starts) > 1:
+        list(_pool(min(int(n_threads), len(starts))).map(run, starts))
+    else:
+        for start in starts:
+            run(start)
     return Decoded(tokens, scores, cut)
 
 

@@ -53,7 +53,7 @@ class AttentionCache(NamedTuple):
     out: np.ndarray      # (B, T, H)
 
 
-def attend(spec, v, q, memory, keys, src_lens):
+def attend(spec, v, q, memory, keys, mask):
     """Luong global attention (dot score), batch-major, for ``T`` queries per row.
 
     ``a = softmax_s(q_t . k_s)`` over the valid source steps,
@@ -70,7 +70,8 @@ def attend(spec, v, q, memory, keys, src_lens):
         Encoder outputs (zero at padding).
     keys : ndarray of shape (B, S, H)
         ``memory`` itself, or projected by ``attention.key.weight``.
-    src_lens : int64 ndarray of shape (B,)
+    mask : ndarray of shape (B, 1, S)
+        0 at the valid source steps, -inf at padding (:func:`source_mask`).
 
     Returns
     -------
@@ -78,10 +79,8 @@ def attend(spec, v, q, memory, keys, src_lens):
     cache : AttentionCache
     """
     B, T, H = q.shape
-    S = memory.shape[1]
     scores = np.matmul(q, keys.transpose(0, 2, 1))  # (B, T, S)
-    pad = np.arange(S)[None, :] >= src_lens[:, None]
-    scores[np.broadcast_to(pad[:, None, :], scores.shape)] = -np.inf
+    scores += mask
     scores -= scores.max(axis=2, keepdims=True)
     np.exp(scores, out=scores)
     scores /= scores.sum(axis=2, keepdims=True)
@@ -93,6 +92,12 @@ def attend(spec, v, q, memory, keys, src_lens):
     np.tanh(out, out=out)
     out = out.reshape(B, T, H)
     return out, AttentionCache(q, memory, keys, scores, u, out)
+
+
+def source_mask(src_lens, S, dtype):
+    """Additive attention mask of shape (B, 1, S): 0 where ``s < src_lens[b]``, -inf beyond."""
+    pad = np.arange(S)[None, None, :] >= np.asarray(src_lens)[:, None, None]
+    return np.where(pad, -np.inf, 0.0).astype(dtype)
 
 
 def project_keys(spec, v, memory):
@@ -139,13 +144,14 @@ class Encoded(NamedTuple):
     """The source side of a batch, rows in the caller's order.
 
     ``states`` are the decoder's initial states (per layer, one direction,
-    ``(h, c)``); ``memory`` (B, S, E) and ``keys`` the encoder outputs for
-    attention (None without); the rest is what :func:`encode_backward` needs.
+    ``(h, c)``); ``memory`` (B, S, E), ``keys`` and ``mask`` what attention
+    reads (None without); the rest is what :func:`encode_backward` needs.
     """
 
     states: list
     memory: np.ndarray
     keys: np.ndarray
+    mask: np.ndarray
     src_lens: np.ndarray
     tape: object
     bridge: list
@@ -184,7 +190,7 @@ def encode(spec, v, X, lengths, *, use_blas=False, keep=False, ws=None, dropout=
     if spec.features:
         feats = np.ascontiguousarray(X[:, 0, :], dtype=dt)
         states, cache = _bridge_forward(spec, v, [(feats, feats)] * len(spec.hidden))
-        return Encoded(states, None, None, lengths, None, cache)
+        return Encoded(states, None, None, None, lengths, None, cache)
     enc = spec.encoder
     ve = spec.part(v, "encoder.")
     x, lens, perm = net.sort_batch(X, lengths)
@@ -203,13 +209,14 @@ def encode(spec, v, X, lengths, *, use_blas=False, keep=False, ws=None, dropout=
         states, cache = _bridge_forward(spec, v, inputs)
     else:
         states, cache = [[layer[0]] for layer in final], None
-    memory = keys = None
+    memory = keys = mask = None
     if spec.attention:
         memory = np.ascontiguousarray(top.transpose(1, 0, 2)[inv])  # (B, S, E), rows in the caller's order
         memory[np.arange(memory.shape[1])[None, :] >= lengths[:, None]] = 0.0
         keys = project_keys(spec, v, memory)
+        mask = source_mask(lengths, memory.shape[1], dt)
     tape = (ps, tape, ids, perm) if keep else None
-    return Encoded(states, memory, keys, np.asarray(lengths, dtype=np.int64), tape, cache)
+    return Encoded(states, memory, keys, mask, np.asarray(lengths, dtype=np.int64), tape, cache)
 
 
 def encode_backward(spec, v, g, encoded, dstates0, dmemory):
@@ -296,7 +303,7 @@ def decode_teacher_forced(spec, v, encoded, inputs, tlens, *, use_blas=False, ke
     if spec.attention:
         valid = np.arange(T)[:, None] < tlens[None, :]
         q = np.where(valid[:, :, None], top, 0).transpose(1, 0, 2).astype(dt, copy=False)
-        out, att = attend(spec, v, np.ascontiguousarray(q), encoded.memory, encoded.keys, encoded.src_lens)
+        out, att = attend(spec, v, np.ascontiguousarray(q), encoded.memory, encoded.keys, encoded.mask)
         feat = out.transpose(1, 0, 2)
     else:
         feat = top

@@ -58,6 +58,14 @@ _EXERCISE = textwrap.dedent("""
     ids = [np.array([1, 2, 3]), np.array([2, 0])]  # token input through an embedding
     tok = sklstm.LSTMClassifier(embedding_dim=3, hidden_layer_sizes=(2,), max_iter=1).fit(ids, [0, 1])
     tok.predict(ids), tok.stream().step(2)
+    # the encoder-decoder: token sources with a bidirectional encoder, attention, scheduled sampling and
+    # beam search; a feature-vector source
+    s2s = sklstm.LSTMSeq2Seq(hidden_layer_sizes=(3, 2), embedding_dim=2, bidirectional=True, attention=True,
+                             teacher_forcing_ratio=0.5, max_iter=1).fit(["ab", "ba", "abb"], ["b", "a", "bb"])
+    s2s.predict(["ab", "b"], num_beams=2), s2s.score_pairs(["ab"], ["b"])
+    for cell in CELLS:
+        cap = sklstm.LSTMSeq2Seq(hidden_layer_sizes=(2,), embedding_dim=2, cell=cell, max_iter=1)
+        cap.fit(X[:, 0], ["a", "b"] * 4).predict(X[:2, 0])
     used, loaded_only = {}, {}
     for module, function, kinds, _ in _precompile._applicable():
         kernel = _precompile._kernel(module, function)

@@ -48,6 +48,7 @@ class _Stepper:
         take = (lambda a: a) if rows is None else (lambda a: None if a is None else a[rows])
         self.states = [[(take(h), take(c)) for h, c in layer] for layer in encoded.states]
         self.memory, self.keys, self.mask = take(encoded.memory), take(encoded.keys), take(encoded.mask)
+        self.keys_t, self.src_lens = take(encoded.keys_t), take(encoded.src_lens)
         # tokens a decoder never writes
         self.banned = [0, spec.bos]
 
@@ -58,7 +59,7 @@ class _Stepper:
         feat = top
         if self.spec.attention:
             out, _ = attend(self.spec, self.v, np.ascontiguousarray(top[:, None, :]), self.memory, self.keys,
-                            self.mask)
+                            self.mask, self.keys_t, self.src_lens)
             feat = out[:, 0]
         lp = head_log_probs(self.spec, self.v, feat)
         lp[:, self.banned] = -np.inf

@@ -58,6 +58,7 @@ KERNELS = (
     ("scan", "scan_padded", "a3 l", 4),
     ("embed", "embedding_forward", "t l a2 a3", 2),
     ("embed", "embedding_backward", "t l a3 a2 i", 2),
+    ("attention", "attention_context", "a3 a3 a3 l a3 a3", 2),
     ("head", "clip_by_value", "a1 s", 2),
     ("head", "global_norm", "a1", 1),
     ("head", "scale_inplace", "a1 s", 1),

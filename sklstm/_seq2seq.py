@@ -30,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _network as net
+from ._kernels.attention import attention_context
 from ._kernels.embed import embedding_backward, embedding_forward
 from ._kernels.head import linear_forward
 from ._language import softmax_cross_entropy_
@@ -53,7 +54,7 @@ class AttentionCache(NamedTuple):
     out: np.ndarray      # (B, T, H)
 
 
-def attend(spec, v, q, memory, keys, mask):
+def attend(spec, v, q, memory, keys, mask, keys_t=None, src_lens=None):
     """Luong global attention (dot score), batch-major, for ``T`` queries per row.
 
     ``a = softmax_s(q_t . k_s)`` over the valid source steps,
@@ -72,6 +73,11 @@ def attend(spec, v, q, memory, keys, mask):
         ``memory`` itself, or projected by ``attention.key.weight``.
     mask : ndarray of shape (B, 1, S)
         0 at the valid source steps, -inf at padding (:func:`source_mask`).
+    keys_t, src_lens : ndarray of shape (B, H, S), int64 ndarray of shape (B,), optional
+        Prediction: the transposed keys and the source lengths; the
+        weights and the context then come from the fixed-order kernel
+        (a row's bits never depend on its batch or its padding) and no
+        cache is kept.
 
     Returns
     -------
@@ -79,19 +85,36 @@ def attend(spec, v, q, memory, keys, mask):
     cache : AttentionCache
     """
     B, T, H = q.shape
-    scores = np.matmul(q, keys.transpose(0, 2, 1))  # (B, T, S)
-    scores += mask
-    scores -= scores.max(axis=2, keepdims=True)
-    np.exp(scores, out=scores)
-    scores /= scores.sum(axis=2, keepdims=True)
-    context = np.matmul(scores, memory)  # (B, T, E)
+    if keys_t is not None:
+        scores = np.empty((B, T, keys_t.shape[2]), dtype=q.dtype)
+        context = np.empty((B, T, memory.shape[2]), dtype=q.dtype)
+        attention_context(np.ascontiguousarray(q), keys_t, memory, src_lens, scores, context)
+    else:
+        scores = np.matmul(q, keys.transpose(0, 2, 1))  # (B, T, S)
+        scores += mask
+        scores -= scores.max(axis=2, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=2, keepdims=True)
+        context = np.matmul(scores, memory)  # (B, T, E)
     u = np.concatenate([context, q], axis=2)
     out = np.empty((B * T, H), dtype=q.dtype)
     linear_forward(np.ascontiguousarray(u.reshape(B * T, -1)), net.transposed(v["attention.combine.weight"]),
                    v["attention.combine.bias"], out, False)
     np.tanh(out, out=out)
     out = out.reshape(B, T, H)
+    if keys_t is not None:
+        return out, None
     return out, AttentionCache(q, memory, keys, scores, u, out)
+
+
+def dense(x, w, b, fixed):
+    """``x @ w.T + b`` (b None: no bias); ``fixed``: in the fixed order of prediction (row-independent bits)."""
+    if not fixed:
+        return x @ w.T if b is None else x @ w.T + b
+    out = np.empty((x.shape[0], w.shape[0]), dtype=x.dtype)
+    bias = np.zeros(w.shape[0], dtype=x.dtype) if b is None else b
+    linear_forward(np.ascontiguousarray(x), net.transposed(w), bias, out, False)
+    return out
 
 
 def source_mask(src_lens, S, dtype):
@@ -100,12 +123,12 @@ def source_mask(src_lens, S, dtype):
     return np.where(pad, -np.inf, 0.0).astype(dtype)
 
 
-def project_keys(spec, v, memory):
+def project_keys(spec, v, memory, fixed=False):
     """The attention keys of ``memory`` (B, S, E): itself, or ``memory @ W_key.T``."""
     if not spec.keyed:
         return memory
     B, S, E = memory.shape
-    return (memory.reshape(B * S, E) @ v["attention.key.weight"].T).reshape(B, S, -1)
+    return dense(memory.reshape(B * S, E), v["attention.key.weight"], None, fixed).reshape(B, S, -1)
 
 
 def attend_backward(spec, v, g, cache, dout):
@@ -144,25 +167,28 @@ class Encoded(NamedTuple):
     """The source side of a batch, rows in the caller's order.
 
     ``states`` are the decoder's initial states (per layer, one direction,
-    ``(h, c)``); ``memory`` (B, S, E), ``keys`` and ``mask`` what attention
-    reads (None without); the rest is what :func:`encode_backward` needs.
+    ``(h, c)``); ``memory`` (B, S, E), ``keys``, ``mask`` and (prediction)
+    ``keys_t`` what attention reads (None without); the rest is what
+    :func:`encode_backward` needs.
     """
 
     states: list
     memory: np.ndarray
     keys: np.ndarray
     mask: np.ndarray
+    keys_t: np.ndarray
     src_lens: np.ndarray
     tape: object
     bridge: list
 
 
-def _bridge_forward(spec, v, inputs):
+def _bridge_forward(spec, v, inputs, fixed):
     """Decoder initial states from per-layer bridge inputs ``inputs[k] = (sh, sc)``: tanh for h, linear for c."""
     states, cache = [], []
     for k, (sh, sc) in enumerate(inputs):
-        h = np.tanh(sh @ v[f"bridge.h_l{k}.weight"].T + v[f"bridge.h_l{k}.bias"])
-        c = sc @ v[f"bridge.c_l{k}.weight"].T + v[f"bridge.c_l{k}.bias"] if spec.has_cell_state else None
+        h = np.tanh(dense(sh, v[f"bridge.h_l{k}.weight"], v[f"bridge.h_l{k}.bias"], fixed))
+        c = dense(sc, v[f"bridge.c_l{k}.weight"], v[f"bridge.c_l{k}.bias"], fixed) if spec.has_cell_state \
+            else None
         states.append([(np.ascontiguousarray(h), None if c is None else np.ascontiguousarray(c))])
         cache.append((sh, sc, h))
     return states, cache
@@ -189,8 +215,8 @@ def encode(spec, v, X, lengths, *, use_blas=False, keep=False, ws=None, dropout=
     B = X.shape[0]
     if spec.features:
         feats = np.ascontiguousarray(X[:, 0, :], dtype=dt)
-        states, cache = _bridge_forward(spec, v, [(feats, feats)] * len(spec.hidden))
-        return Encoded(states, None, None, None, lengths, None, cache)
+        states, cache = _bridge_forward(spec, v, [(feats, feats)] * len(spec.hidden), not keep)
+        return Encoded(states, None, None, None, None, lengths, None, cache)
     enc = spec.encoder
     ve = spec.part(v, "encoder.")
     x, lens, perm = net.sort_batch(X, lengths)
@@ -206,17 +232,19 @@ def encode(spec, v, X, lengths, *, use_blas=False, keep=False, ws=None, dropout=
         inputs = [(np.concatenate([h for h, _ in layer], axis=1),
                    np.concatenate([c for _, c in layer], axis=1) if spec.has_cell_state else None)
                   for layer in final]
-        states, cache = _bridge_forward(spec, v, inputs)
+        states, cache = _bridge_forward(spec, v, inputs, not keep)
     else:
         states, cache = [[layer[0]] for layer in final], None
-    memory = keys = mask = None
+    memory = keys = mask = keys_t = None
     if spec.attention:
         memory = np.ascontiguousarray(top.transpose(1, 0, 2)[inv])  # (B, S, E), rows in the caller's order
         memory[np.arange(memory.shape[1])[None, :] >= lengths[:, None]] = 0.0
-        keys = project_keys(spec, v, memory)
+        keys = project_keys(spec, v, memory, fixed=not keep)
         mask = source_mask(lengths, memory.shape[1], dt)
+        if not keep:
+            keys_t = np.ascontiguousarray(keys.transpose(0, 2, 1))
     tape = (ps, tape, ids, perm) if keep else None
-    return Encoded(states, memory, keys, mask, np.asarray(lengths, dtype=np.int64), tape, cache)
+    return Encoded(states, memory, keys, mask, keys_t, np.asarray(lengths, dtype=np.int64), tape, cache)
 
 
 def encode_backward(spec, v, g, encoded, dstates0, dmemory):
@@ -303,7 +331,8 @@ def decode_teacher_forced(spec, v, encoded, inputs, tlens, *, use_blas=False, ke
     if spec.attention:
         valid = np.arange(T)[:, None] < tlens[None, :]
         q = np.where(valid[:, :, None], top, 0).transpose(1, 0, 2).astype(dt, copy=False)
-        out, att = attend(spec, v, np.ascontiguousarray(q), encoded.memory, encoded.keys, encoded.mask)
+        out, att = attend(spec, v, np.ascontiguousarray(q), encoded.memory, encoded.keys, encoded.mask,
+                          encoded.keys_t, encoded.src_lens)
         feat = out.transpose(1, 0, 2)
     else:
         feat = top
@@ -379,12 +408,7 @@ class Seq2SeqObjective(RecurrentObjective):
         return float(np.count_nonzero(batch.y))
 
     def _l2_mask(self) -> np.ndarray:
-        # every weight matrix, the recurrent ``rnn.weight_ih_l0`` / ``rnn.weight_hh_l0`` included (as
-        # NetworkSpec.weight_mask); Seq2SeqSpec.weight_mask keeps only names ending in ".weight"
-        mask = np.zeros(self.spec.n_params, dtype=bool)
-        for name, _, a, b in self.spec.entries:
-            mask[a:b] = ".weight" in name
-        return mask
+        return self.spec.weight_mask()
 
     def loss_and_grad(self, flat, grad, batch, rng=None, workspace=None, n_threads=1) -> float:
         """Loss and gradient of a mini-batch of pairs (as :meth:`RecurrentObjective.loss_and_grad`)."""

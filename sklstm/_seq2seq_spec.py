@@ -155,11 +155,11 @@ class Seq2SeqSpec:
         return {k[n:]: a for k, a in v.items() if k.startswith(prefix)}
 
     def weight_mask(self) -> np.ndarray:
-        """True on weight matrices (where the L2 penalty applies), False on biases."""
+        """True on weight matrices (where the L2 penalty applies: ``rnn.weight_ih_l0``, ``head.weight``,
+        embeddings, ...), False on biases."""
         mask = np.zeros(self.n_params, dtype=bool)
         for name, _, a, b in self.entries:
-            if name.endswith(".weight"):
-                mask[a:b] = True
+            mask[a:b] = ".weight" in name
         return mask
 
     def init_params(self, rng, dtype) -> np.ndarray:

@@ -53,8 +53,8 @@ for attention in (False, True):
     seconds = time.perf_counter() - t0
     greedy = exact_match(model.predict(X_test), y_test)
     beam = exact_match(model.predict(X_test, num_beams=4), y_test)
-    print(f"LSTMSeq2Seq attention={attention!s:5}: exact match greedy {greedy:.3f}, beam search (4) {beam:.3f} "
-          f"(fit {seconds:.0f}s)")
+    print(f"LSTMSeq2Seq attention={attention!s:5}: exact match greedy {greedy:.3f}, "
+          f"beam search (4) {beam:.3f} (fit {seconds:.0f}s)")
 
 for source in ["le trois mars deux mille vingt", "March 3rd, 2020", "der dritte März zweitausendzwanzig"]:
     print(f"{source!r} -> {model.predict([source])[0]!r}")

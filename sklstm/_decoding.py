@@ -53,7 +53,7 @@ class _Stepper:
         self.banned = [0, spec.bos]
 
     def __call__(self, tokens):
-        """Advance every row by reading ``tokens`` (R,); the next token's log-probabilities (R, V), float64."""
+        """Advance every row by reading ``tokens`` (R,); the next token's log-probabilities (R, V)."""
         x = np.ascontiguousarray(self.vd["embedding.weight"][tokens])
         self.states, top = net.step(self.spec.decoder, self.vd, self.states, x)
         feat = top

@@ -267,7 +267,8 @@ def translate(seed=0, epochs=10, n_train=8000, n_test=2000):
     _quiet()
     X, y = make_date_pairs(n_train + n_test, spell_years=True, random_state=seed)
     X, y, Xt, yt = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
-    print(f"dates in words (English, French, German) -> ISO dates: {n_train} train / {n_test} test, generated")
+    print(f"dates in words (English, French, German) -> ISO dates: {n_train} train / {n_test} test, "
+          "generated")
     print(f"  e.g. {X[0]!r} -> {y[0]!r}, {X[1]!r} -> {y[1]!r}")
     knn = make_pipeline(TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3)),
                         KNeighborsClassifier(n_neighbors=1, metric="cosine"))
@@ -284,7 +285,8 @@ def translate(seed=0, epochs=10, n_train=8000, n_test=2000):
         key = "attention" if attention else "plain"
         out[key] = {"greedy": _exact(greedy, yt), "beam": _exact(beam, yt), "fit_seconds": secs}
         print(f"  LSTMSeq2Seq(64){' + attention' if attention else '            '}: exact match greedy "
-              f"{out[key]['greedy']:.3f}, beam(4) {out[key]['beam']:.3f}   (fit {secs:.0f}s, {epochs} epochs; "
+              f"{out[key]['greedy']:.3f}, beam(4) {out[key]['beam']:.3f}   (fit {secs:.0f}s, {epochs} epochs;"
+              " "
               f"decode {n_test}: greedy {t_greedy:.1f}s, beam {t_beam:.1f}s)")
     wrong = [(a, b, c) for a, b, c in zip(Xt, greedy, yt) if b != c][:3]
     for src, got, want in wrong:
@@ -302,8 +304,8 @@ def caption(seed=0, epochs=20, n_train=3000, n_test=1000):
     _quiet()
     X, y = make_shape_scenes(n_train + n_test, random_state=seed)
     X, y, Xt, yt = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
-    print(f"scene features (two shapes, colours, positions; noise 0.1) -> captions: {n_train} train / {n_test} "
-          "test, generated")
+    print(f"scene features (two shapes, colours, positions; noise 0.1) -> captions: {n_train} train / "
+          f"{n_test} test, generated")
     out = {"nearest_neighbour": KNeighborsClassifier(n_neighbors=1).fit(X, y).score(Xt, yt)}
     model = LSTMSeq2Seq(hidden_layer_sizes=(64,), embedding_dim=16, target_analyzer="word",
                         learning_rate_init=3e-3, max_iter=epochs, random_state=seed)

@@ -46,12 +46,14 @@ _FORMATS = {
 }
 _LANGUAGES = tuple(_FORMATS)
 #: per language, the format that writes the whole date in words (``spell_years=True``)
-_SPELLED = {"en": "the {word} of {Month} {Yw}", "fr": "le {word} {month} {Yw}", "de": "der {word} {Month} {Yw}"}
+_SPELLED = {"en": "the {word} of {Month} {Yw}", "fr": "le {word} {month} {Yw}",
+            "de": "der {word} {Month} {Yw}"}
 
 _EN_0_19 = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
             "sixteen seventeen eighteen nineteen").split()
 _EN_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-_FR_0_16 = "zéro un deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize".split()
+_FR_0_16 = ("zéro un deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze "
+            "seize").split()
 _FR_TENS = "_ dix vingt trente quarante cinquante soixante".split()
 _DE_0_19 = ("null eins zwei drei vier fünf sechs sieben acht neun zehn elf zwölf dreizehn vierzehn fünfzehn "
             "sechzehn siebzehn achtzehn neunzehn").split()

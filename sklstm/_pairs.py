@@ -4,14 +4,20 @@ A side is raw strings (read by a :class:`~sklstm.text.TextVectorizer`),
 token-id sequences (lists of 1D integer arrays, ids >= 1), or, for the
 source only, a 2D numeric feature matrix (one row per pair: the
 image-captioning pattern). Every malformed input is a clear error naming
-the item.
+the item. :class:`PairInput` is the estimator's side of it: both
+vocabularies, the encoded training pairs, new sources and targets.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["read_side", "unknown_tokens", "pad_block"]
+from ._objectives import Batch
+from ._validation import warn_user
+from ._vocabulary import DEFAULT_TOKEN_PATTERN
+from .text import TextVectorizer
+
+__all__ = ["PairInput", "read_side", "unknown_tokens", "pad_block"]
 
 
 def _is_frame(Z):
@@ -19,7 +25,7 @@ def _is_frame(Z):
 
 
 def read_side(Z, what, allow_features):
-    """``Z`` as ``(kind, items)``: ("text", list of str), ("ids", list of int64 arrays) or ("features", 2D array).
+    """``Z`` as ``(kind, items)``: ("text", str list), ("ids", int64 array list) or ("features", 2D array).
 
     Float 2D arrays and DataFrames are feature matrices (when
     ``allow_features``); integer 2D arrays are 0-padded token ids.
@@ -54,7 +60,8 @@ def read_side(Z, what, allow_features):
     if all(isinstance(d, str) for d in items):
         for i, d in enumerate(items):
             if not d or d.isspace():
-                raise ValueError(f"item {i} of {what} is an empty string; every source and target needs text.")
+                raise ValueError(f"item {i} of {what} is an empty string; every source and target needs "
+                                 "text.")
         return "text", items
     if any(isinstance(d, str) for d in items):
         bad = next(i for i, d in enumerate(items) if not isinstance(d, str))
@@ -64,7 +71,8 @@ def read_side(Z, what, allow_features):
     for i, d in enumerate(items):
         a = None if isinstance(d, (bytes, bytearray, dict, set)) else np.asarray(d)
         if a is None or a.dtype == object or a.ndim != 1 or a.dtype.kind not in "iu":
-            kind = type(d).__name__ if a is None else f"{type(d).__name__} of dtype {a.dtype}, shape {a.shape}"
+            kind = type(d).__name__ if a is None else \
+                f"{type(d).__name__} of dtype {a.dtype}, shape {a.shape}"
             raise TypeError(f"item {i} of {what} is a {kind}; give text as str, or token ids as 1D integer "
                             "arrays.")
         if a.size == 0:
@@ -95,3 +103,119 @@ def pad_block(seqs, dtype=np.int64):
     for i, s in enumerate(seqs):
         out[i, :len(s)] = s
     return out, lengths
+
+
+class PairInput:
+    """Mixin of :class:`sklstm.LSTMSeq2Seq`: both sides' vocabularies and the encoded pairs.
+
+    The estimator has ``source_analyzer``, ``target_analyzer``,
+    ``lowercase``, ``token_pattern``, ``max_features``, ``max_new_tokens``
+    and ``dtype``; fitted, it sets ``source_kind_``, ``source_vectorizer_``,
+    ``target_vectorizer_``, ``max_target_length_`` (and ``n_features_in_``
+    for a feature-vector source).
+    """
+
+    def _vectorizer(self, analyzer, bos_eos):
+        # token_pattern is for a word side only (a char side given one warns on every call)
+        pattern = self.token_pattern if analyzer == "word" else DEFAULT_TOKEN_PATTERN
+        return TextVectorizer(analyzer=analyzer, lowercase=self.lowercase, token_pattern=pattern,
+                              max_features=self.max_features, bos_eos=bos_eos)
+
+    def _check_tokens(self, seqs, what):
+        # a source the analyzer reads no token from has nothing to encode (attention over it is NaN)
+        for i, s in enumerate(seqs):
+            if len(s) == 0:
+                raise ValueError(f"item {i} of {what} holds no token for source_analyzer="
+                                 f"{self.source_analyzer!r} (token_pattern={self.token_pattern!r}); every "
+                                 "source needs at least one.")
+        return seqs
+
+    def _check_target_lengths(self, tgt):
+        """Tokens of the longest target (without ``<eos>``); refuses one longer than ``max_new_tokens``."""
+        longest = int(max(len(t) for t in tgt)) - 1
+        if self.max_new_tokens is not None and longest > self.max_new_tokens:
+            i = int(np.argmax([len(t) for t in tgt]))
+            raise ValueError(f"target {i} has {len(tgt[i]) - 1} tokens, more than max_new_tokens="
+                             f"{self.max_new_tokens}: the model could never write it. Raise max_new_tokens.")
+        return longest
+
+    def _fit_sides(self, X, y):
+        """Learn both sides' vocabularies; the encoded training pairs."""
+        kx, xs = read_side(X, "X", allow_features=True)
+        ky, ys = read_side(y, "y", allow_features=False)
+        if len(xs) != len(ys):
+            raise ValueError(f"X holds {len(xs)} sources and y {len(ys)} targets; they must pair up.")
+        self.source_kind_ = kx
+        self.source_vectorizer_ = self.target_vectorizer_ = None
+        if kx == "text":
+            self.source_vectorizer_ = self._vectorizer(self.source_analyzer, False)
+            src = self._check_tokens(self.source_vectorizer_.fit_transform(xs), "X")
+            self._source_vocab = int(self.source_vectorizer_.vocab_size_)
+        elif kx == "ids":
+            src, self._source_vocab = xs, int(max(int(s.max()) for s in xs)) + 1
+        else:
+            src, self._source_vocab = xs, 0
+            self.n_features_in_ = xs.shape[1]
+        if ky == "text":
+            self.target_vectorizer_ = self._vectorizer(self.target_analyzer, True)
+            tgt = [s[1:] for s in self.target_vectorizer_.fit_transform(ys)]  # tokens + <eos>
+            self._bos, self._eos = 2, 3
+            self._target_vocab = int(self.target_vectorizer_.vocab_size_)
+        else:
+            V = int(max(int(s.max()) for s in ys)) + 1
+            self._bos, self._eos, self._target_vocab = V, V + 1, V + 2
+            tgt = [np.append(s, V + 1) for s in ys]
+        self.max_target_length_ = self._check_target_lengths(tgt)
+        return self._batch(src, tgt)
+
+    def _batch(self, src, tgt=None):
+        dt = np.dtype(self.coefs_flat_.dtype if hasattr(self, "coefs_flat_") else self.dtype)
+        if self.source_kind_ == "features":
+            X = np.asarray(src, dtype=dt)[:, None, :]
+            lengths = np.ones(X.shape[0], dtype=np.int64)
+        else:
+            block, lengths = pad_block(src)
+            X = block[:, :, None]
+        y = np.zeros((X.shape[0], 1), dtype=np.int64) if tgt is None else pad_block(tgt)[0]
+        return Batch(X, lengths, y)
+
+    def _encode_sources(self, X, what="X"):
+        # features always read as such, so that a mismatch is named below
+        kind, items = read_side(X, what, allow_features=True)
+        if kind != self.source_kind_:
+            raise TypeError(f"this model was fitted on {self.source_kind_} sources; {what} holds {kind}.")
+        if kind == "features":
+            if items.shape[1] != self.n_features_in_:
+                raise ValueError(f"{what} has {items.shape[1]} features, but the model was fitted with "
+                                 f"{self.n_features_in_}.")
+            return items
+        if kind == "ids":
+            for i, s in enumerate(items):
+                if s.max() >= self._spec.source_vocab:
+                    raise ValueError(f"sequence {i} of {what} holds the id {int(s.max())}, outside the "
+                                     f"source vocabulary [1, {self._spec.source_vocab}).")
+            return items
+        self._warn_unknown(self.source_vectorizer_, items, what)
+        return self._check_tokens(self.source_vectorizer_.transform(items), what)
+
+    def _encode_targets(self, y, what="y"):
+        kind, items = read_side(y, what, allow_features=False)
+        fitted = "ids" if self.target_vectorizer_ is None else "text"
+        if kind != fitted:
+            raise TypeError(f"this model was fitted on {fitted} targets; {what} holds {kind}.")
+        if kind == "ids":
+            V = self._spec.bos
+            for i, s in enumerate(items):
+                if s.max() >= V:
+                    raise ValueError(f"target {i} of {what} holds the id {int(s.max())}, outside the target "
+                                     f"vocabulary [1, {V}).")
+            return [np.append(s, self._spec.eos) for s in items]
+        self._warn_unknown(self.target_vectorizer_, items, what)
+        return [s[1:] for s in self.target_vectorizer_.transform(items)]
+
+    def _warn_unknown(self, vec, docs, what):
+        unknown = unknown_tokens(vec, docs)
+        if unknown:
+            unit = "character" if vec.analyzer == "char" else "token"
+            warn_user(f"{len(unknown)} {unit}(s) of {what} are not in the fitted vocabulary (first: "
+                      f"{unknown[:5]}); they are read as <unk>.")

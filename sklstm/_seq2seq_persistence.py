@@ -48,7 +48,8 @@ def restore(est, state, loop):
             v = state[k] = float(v)
         if (want is int and isinstance(v, bool)) or not isinstance(v, want):
             raise ValueError(f"{k} has type {type(v).__name__}")
-        if isinstance(v, list) and not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+        if isinstance(v, list) and not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                           for x in v):
             raise ValueError(f"{k} must hold numbers")
         if isinstance(v, np.ndarray) and (v.dtype != flat.dtype or v.shape != flat.shape):
             raise ValueError(f"{k} does not match coefs_flat_")

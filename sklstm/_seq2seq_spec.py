@@ -150,7 +150,7 @@ class Seq2SeqSpec:
 
     @staticmethod
     def part(v, prefix) -> dict:
-        """The views of one stack with ``prefix`` removed (what the driver of :mod:`sklstm._network` reads)."""
+        """The views of one stack, ``prefix`` removed (what the driver of :mod:`sklstm._network` reads)."""
         n = len(prefix)
         return {k[n:]: a for k, a in v.items() if k.startswith(prefix)}
 

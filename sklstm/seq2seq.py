@@ -17,12 +17,11 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 
-from . import _state
 from ._base import BaseRecurrent
 from ._decoding import generate
 from ._objectives import Batch, TrainOptions
 from ._optimizers import make_optimizer
-from ._pairs import pad_block, read_side, unknown_tokens
+from ._pairs import PairInput
 from ._seq2seq import Seq2SeqObjective, log_likelihoods
 from ._seq2seq_spec import Seq2SeqSpec
 from ._sequences import writable
@@ -30,7 +29,6 @@ from ._sklearn_compat import Interval, StrOptions
 from ._training import LoopConfig, LoopState, TrainingLoop, Validation, split_validation
 from ._validation import warn_user
 from ._vocabulary import DEFAULT_TOKEN_PATTERN
-from .text import TextVectorizer
 
 __all__ = ["LSTMSeq2Seq"]
 
@@ -45,7 +43,7 @@ _LOOP = {"n_iter_": int, "t_": int, "loss_": float, "loss_curve_": list, "best_l
          "_no_improvement_count": int, "_best_coefs": (np.ndarray, type(None)), "diverged_": bool}
 
 
-class LSTMSeq2Seq(BaseEstimator):
+class LSTMSeq2Seq(PairInput, BaseEstimator):
     """Encoder-decoder (sequence to sequence) with teacher forcing, attention and beam search.
 
     An encoder (a stack of LSTM, GRU or RNN layers, optionally
@@ -222,112 +220,6 @@ epsilon, rho, alpha
         tags.non_deterministic = False
         return tags
 
-    # ------------------------------------------------------------------ encoding the two sides
-    def _vectorizer(self, analyzer, bos_eos):
-        # token_pattern is for a word side only (a char side given one warns on every call)
-        pattern = self.token_pattern if analyzer == "word" else DEFAULT_TOKEN_PATTERN
-        return TextVectorizer(analyzer=analyzer, lowercase=self.lowercase, token_pattern=pattern,
-                              max_features=self.max_features, bos_eos=bos_eos)
-
-    def _check_tokens(self, seqs, what):
-        # a source the analyzer reads no token from has nothing to encode (attention over it is NaN)
-        for i, s in enumerate(seqs):
-            if len(s) == 0:
-                raise ValueError(f"item {i} of {what} holds no token for source_analyzer="
-                                 f"{self.source_analyzer!r} (token_pattern={self.token_pattern!r}); every "
-                                 "source needs at least one.")
-        return seqs
-
-    def _check_target_lengths(self, tgt):
-        """Tokens of the longest target (without ``<eos>``); refuses one longer than ``max_new_tokens``."""
-        longest = int(max(len(t) for t in tgt)) - 1
-        if self.max_new_tokens is not None and longest > self.max_new_tokens:
-            i = int(np.argmax([len(t) for t in tgt]))
-            raise ValueError(f"target {i} has {len(tgt[i]) - 1} tokens, more than max_new_tokens="
-                             f"{self.max_new_tokens}: the model could never write it. Raise max_new_tokens.")
-        return longest
-
-    def _fit_sides(self, X, y):
-        """Learn both sides' vocabularies; the encoded training pairs."""
-        kx, xs = read_side(X, "X", allow_features=True)
-        ky, ys = read_side(y, "y", allow_features=False)
-        if len(xs) != len(ys):
-            raise ValueError(f"X holds {len(xs)} sources and y {len(ys)} targets; they must pair up.")
-        self.source_kind_ = kx
-        self.source_vectorizer_ = self.target_vectorizer_ = None
-        if kx == "text":
-            self.source_vectorizer_ = self._vectorizer(self.source_analyzer, False)
-            src = self._check_tokens(self.source_vectorizer_.fit_transform(xs), "X")
-            self._source_vocab = int(self.source_vectorizer_.vocab_size_)
-        elif kx == "ids":
-            src, self._source_vocab = xs, int(max(int(s.max()) for s in xs)) + 1
-        else:
-            src, self._source_vocab = xs, 0
-            self.n_features_in_ = xs.shape[1]
-        if ky == "text":
-            self.target_vectorizer_ = self._vectorizer(self.target_analyzer, True)
-            tgt = [s[1:] for s in self.target_vectorizer_.fit_transform(ys)]  # tokens + <eos>
-            self._bos, self._eos = 2, 3
-            self._target_vocab = int(self.target_vectorizer_.vocab_size_)
-        else:
-            V = int(max(int(s.max()) for s in ys)) + 1
-            self._bos, self._eos, self._target_vocab = V, V + 1, V + 2
-            tgt = [np.append(s, V + 1) for s in ys]
-        self.max_target_length_ = self._check_target_lengths(tgt)
-        return self._batch(src, tgt)
-
-    def _batch(self, src, tgt=None):
-        dt = np.dtype(self.coefs_flat_.dtype if hasattr(self, "coefs_flat_") else self.dtype)
-        if self.source_kind_ == "features":
-            X = np.asarray(src, dtype=dt)[:, None, :]
-            lengths = np.ones(X.shape[0], dtype=np.int64)
-        else:
-            block, lengths = pad_block(src)
-            X = block[:, :, None]
-        y = np.zeros((X.shape[0], 1), dtype=np.int64) if tgt is None else pad_block(tgt)[0]
-        return Batch(X, lengths, y)
-
-    def _encode_sources(self, X, what="X"):
-        # features always read as such, so that a mismatch is named below
-        kind, items = read_side(X, what, allow_features=True)
-        if kind != self.source_kind_:
-            raise TypeError(f"this model was fitted on {self.source_kind_} sources; {what} holds {kind}.")
-        if kind == "features":
-            if items.shape[1] != self.n_features_in_:
-                raise ValueError(f"{what} has {items.shape[1]} features, but the model was fitted with "
-                                 f"{self.n_features_in_}.")
-            return items
-        if kind == "ids":
-            for i, s in enumerate(items):
-                if s.max() >= self._spec.source_vocab:
-                    raise ValueError(f"sequence {i} of {what} holds the id {int(s.max())}, outside the "
-                                     f"source vocabulary [1, {self._spec.source_vocab}).")
-            return items
-        self._warn_unknown(self.source_vectorizer_, items, what)
-        return self._check_tokens(self.source_vectorizer_.transform(items), what)
-
-    def _encode_targets(self, y, what="y"):
-        kind, items = read_side(y, what, allow_features=False)
-        fitted = "ids" if self.target_vectorizer_ is None else "text"
-        if kind != fitted:
-            raise TypeError(f"this model was fitted on {fitted} targets; {what} holds {kind}.")
-        if kind == "ids":
-            V = self._spec.bos
-            for i, s in enumerate(items):
-                if s.max() >= V:
-                    raise ValueError(f"target {i} of {what} holds the id {int(s.max())}, outside the target "
-                                     f"vocabulary [1, {V}).")
-            return [np.append(s, self._spec.eos) for s in items]
-        self._warn_unknown(self.target_vectorizer_, items, what)
-        return [s[1:] for s in self.target_vectorizer_.transform(items)]
-
-    def _warn_unknown(self, vec, docs, what):
-        unknown = unknown_tokens(vec, docs)
-        if unknown:
-            unit = "character" if vec.analyzer == "char" else "token"
-            warn_user(f"{len(unknown)} {unit}(s) of {what} are not in the fitted vocabulary (first: "
-                      f"{unknown[:5]}); they are read as <unk>.")
-
     # ------------------------------------------------------------------ fit
     def fit(self, X, y):
         """Learn both vocabularies and train the encoder-decoder for ``max_iter`` epochs.
@@ -372,13 +264,15 @@ epsilon, rho, alpha
         init_rng = np.random.default_rng(rs.randint(2**31))
         features = self.source_kind_ == "features"
         self._spec = Seq2SeqSpec(self.cell, self._hidden_tuple(), bool(self.bidirectional) and not features,
-                                 self._source_vocab, self.n_features_in_ if features else int(self.embedding_dim),
+                                 self._source_vocab,
+                                 self.n_features_in_ if features else int(self.embedding_dim),
                                  self._target_vocab, int(self.embedding_dim), bool(self.attention), self._bos,
                                  self._eos)
         if features and self.bidirectional:
             warn_user("bidirectional=True has no effect with a feature-vector source (there is no encoder).")
         self.coefs_flat_ = self._spec.init_params(init_rng, np.dtype(self.dtype))
-        self._optimizer = make_optimizer(self.get_params(deep=False), self._spec.n_params, np.dtype(self.dtype))
+        self._optimizer = make_optimizer(self.get_params(deep=False), self._spec.n_params,
+                                         np.dtype(self.dtype))
         self._rng = np.random.default_rng(rs.randint(2**31))
         LoopState.new(self.early_stopping).publish(self)
 
@@ -393,9 +287,9 @@ epsilon, rho, alpha
                "dtype": self.coefs_flat_.dtype, "solver": self._optimizer.solver}
         changed = [k for k in now if now[k] != was[k]]
         if changed:
-            raise ValueError(f"{', '.join(changed)} changed since the network was fitted ({was[changed[0]]!r} "
-                             f"-> {now[changed[0]]!r}); warm_start continues the fitted network. Set "
-                             "warm_start=False to train a new one.")
+            raise ValueError(f"{', '.join(changed)} changed since the network was fitted "
+                             f"({was[changed[0]]!r} -> {now[changed[0]]!r}); warm_start continues the fitted "
+                             "network. Set warm_start=False to train a new one.")
 
     def _train(self, data):
         state = LoopState.from_estimator(self)
@@ -563,7 +457,8 @@ epsilon, rho, alpha
     def _persistent_state(self) -> dict:
         if not hasattr(self, "coefs_flat_"):
             return {}
-        out = {"spec": self._spec.to_dict(), "coefs_flat_": self.coefs_flat_, "source_kind_": self.source_kind_,
+        out = {"spec": self._spec.to_dict(), "coefs_flat_": self.coefs_flat_,
+               "source_kind_": self.source_kind_,
                "max_target_length_": int(self.max_target_length_),
                "optimizer": {"kind": self._optimizer.solver, "state": self._optimizer.state()},
                "rng": self._rng.bit_generator.state}

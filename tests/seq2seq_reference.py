@@ -57,7 +57,8 @@ def pair_log_likelihood(spec, p, source, target):
             a = np.exp(s - s.max())
             a /= a.sum()
             ctx = a @ top
-            f = np.tanh(p["attention.combine.weight"] @ np.concatenate([ctx, q]) + p["attention.combine.bias"])
+            u = np.concatenate([ctx, q])
+            f = np.tanh(p["attention.combine.weight"] @ u + p["attention.combine.bias"])
         z = p["head.weight"] @ f + p["head.bias"]
         total += _log_softmax(z)[target[t]]
     return total

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LOSSES", "loss_and_output_grad", "output_activation"]
+__all__ = ["LOSSES", "loss_and_output_grad", "output_activation", "PinballLoss"]
 
 LOSSES = ("squared_error", "softmax", "logistic", "multilabel")
 
@@ -60,6 +60,8 @@ def loss_and_output_grad(loss: str, logits: np.ndarray, y: np.ndarray,
     loss : float
     grad : ndarray of the shape and dtype of ``logits``
     """
+    if callable(loss):
+        return loss(logits, y, w, denom)
     z = logits.astype(np.float64)
     n, k = z.shape
     if loss == "squared_error":
@@ -90,3 +92,43 @@ def output_activation(loss: str, logits: np.ndarray) -> np.ndarray:
     if loss == "softmax":
         return _softmax(z)
     return _sigmoid(z)
+
+
+class PinballLoss:
+    """Squared error of a point forecast plus the pinball (quantile) loss of quantile forecasts.
+
+    A callable loss for :func:`loss_and_output_grad`: the head writes
+    ``steps`` point values, then ``steps`` values per quantile level
+    (``[point | q_1 | q_2 | ...]``). Per sample: the squared error averaged
+    over the steps, plus for each level ``q`` the pinball loss
+    ``max(q * (y - z), (q - 1) * (y - z))`` averaged over the steps
+    (Koenker & Bassett 1978; the quantile head of MQ-RNN and DeepAR-style
+    forecasters).
+
+    Parameters
+    ----------
+    steps : int
+    quantiles : tuple of float
+        Levels in (0, 1).
+    """
+
+    def __init__(self, steps, quantiles=()):
+        self.steps = int(steps)
+        self.quantiles = tuple(float(q) for q in quantiles)
+
+    def __call__(self, logits, y, w, denom):
+        """``(loss, grad)`` as :func:`loss_and_output_grad` returns them; ``y`` of shape (n, steps)."""
+        z = logits.astype(np.float64)
+        h = self.steps
+        y = np.asarray(y, dtype=np.float64).reshape(z.shape[0], h)
+        diff = z[:, :h] - y
+        per = (diff * diff).mean(axis=1)
+        grad = np.empty_like(z)
+        grad[:, :h] = diff * (2.0 / h)
+        for j, q in enumerate(self.quantiles):
+            zq = z[:, (j + 1) * h:(j + 2) * h]
+            r = y - zq
+            per = per + np.maximum(q * r, (q - 1.0) * r).mean(axis=1)
+            grad[:, (j + 1) * h:(j + 2) * h] = np.where(r > 0, -q, 1.0 - q) / h
+        scale = w / denom
+        return float(np.dot(per, scale)), (grad * scale[:, None]).astype(logits.dtype)

@@ -1,6 +1,9 @@
 """Time-series forecasting with the sequence estimators.
 
-:func:`make_windows` turns one or several series into supervised pairs
+:class:`LSTMForecaster` is the forecaster: one global model over one or
+many series, with scaling, point forecasts, quantiles and intervals, in
+sktime's vocabulary (``fit(y)``, ``predict(fh)``, ``predict_interval``,
+``update``). :func:`make_windows` turns one or several series into supervised pairs
 (always 3D windows), and :func:`forecast` rolls a fitted one-step model
 forward recursively. Direct multi-step forecasting is multi-output
 regression on ``make_windows(..., horizon=h)``.
@@ -10,7 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["make_windows", "forecast"]
+from ._forecaster import LSTMForecaster
+
+__all__ = ["LSTMForecaster", "make_windows", "forecast"]
 
 
 def _as_series(s, name="series"):

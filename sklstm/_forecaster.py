@@ -1,0 +1,517 @@
+"""``LSTMForecaster``: one global recurrent model over many series, with point forecasts and intervals.
+
+The recipe of the forecasting competitions' neural winners, as a
+scikit-learn estimator with sktime's vocabulary: every series is cut into
+windows (each forecast origin, ``window`` steps of history), each window is
+scaled by its own level (DeepAR), optionally after a log transform and the
+M4 classical deseasonalisation, and one network learns from the windows of
+all series at once (ES-RNN, N-BEATS, DeepAR are global models). The head
+writes ``horizon`` values at once (direct strategy) or one (recursive), and
+optionally quantiles trained with the pinball loss, calibrated on each
+series' held-out last window.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import check_random_state
+
+from ._base import BaseRecurrent
+from ._forecast_data import Seasonality, as_series_list, last_window, unscale, windows
+from ._losses import PinballLoss
+from ._objectives import Batch, RecurrentObjective, TrainOptions, forward
+from ._optimizers import make_optimizer
+from ._regressor import LSTMRegressor
+from ._sklearn_compat import Interval, StrOptions
+from ._spec import NetworkSpec
+from ._training import LoopConfig, LoopState, TrainingLoop, Validation
+
+__all__ = ["LSTMForecaster"]
+
+_SHARED = ("hidden_layer_sizes", "cell", "dropout", "solver", "learning_rate", "learning_rate_init", "alpha",
+           "batch_size", "max_iter", "shuffle", "random_state", "tol", "n_iter_no_change", "early_stopping",
+           "verbose", "clip_value", "clip_norm", "dtype")
+
+
+def _pad(seqs, dtype):
+    """Ragged (steps, features) inputs as a zero-padded (n, T, F) block and lengths."""
+    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    out = np.zeros((len(seqs), int(lengths.max()), seqs[0].shape[1]), dtype=dtype)
+    for i, s in enumerate(seqs):
+        out[i, :len(s)] = s
+    return out, lengths
+
+
+class LSTMForecaster(BaseEstimator):
+    """A global LSTM forecaster: one model over one or many series, point forecasts and intervals.
+
+    Parameters
+    ----------
+    horizon : int, default=1
+        Steps the network forecasts at once (``strategy="direct"``); longer
+        forecasts chain blocks, feeding the forecasts back.
+    window : int or None, default=None
+        History steps of an input window (None: ``max(2 * horizon, 2 *
+        seasonal_period, 8)``). Series shorter than the window give shorter
+        windows: a series needs ``horizon + 1`` values to train on and one
+        to forecast from.
+    seasonal_period : int or None, default=None
+        Seasonal period (12 for monthly data); used by ``deseasonalize`` and
+        the default window.
+    strategy : {"direct", "recursive"}, default="direct"
+        Forecast ``horizon`` steps at once, or one step fed back.
+    scaling : bool, default=True
+        Scale each window by its own level (the mean absolute value of its
+        history, or the mean of the log values with ``log``): one model
+        learns the shape of series of any size.
+    log : bool, default=False
+        Model the logarithm of the series (it must be positive).
+    deseasonalize : bool, default=False
+        Divide each series by its multiplicative seasonal indices (the M4
+        competition's 90% autocorrelation test and classical decomposition;
+        needs ``seasonal_period``), forecast, then multiply back.
+    quantiles : tuple of float or None, default=(0.05, 0.95)
+        Quantile levels trained with the pinball loss next to the point
+        forecast (``predict_quantiles``, ``predict_interval``).
+    hidden_layer_sizes, cell, dropout, solver, learning_rate, learning_rate_init, alpha, batch_size, \
+max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
+        The network and its training, as in :class:`~sklstm.LSTMRegressor`.
+    early_stopping : bool, default=False
+        Hold out the last window of each series (its last ``horizon``
+        values as targets), stop on its mean absolute error and keep the best
+        weights; the intervals are then calibrated on it (conformalised
+        quantiles) and ``interval_coverage_`` reports their coverage there.
+    random_state : int, RandomState instance or None, default=None
+    verbose : bool, default=False
+    device : {"cpu", "auto"}, default="cpu"
+        CPU only for now.
+
+    Attributes
+    ----------
+    n_series_ : int
+    y_ : list of ndarray
+        The series as fitted (and updated): what ``predict()`` forecasts from.
+    seasonal_indices_ : list of ndarray or None
+    interval_coverage_ : dict or None
+        With ``early_stopping``: per interval coverage, the empirical coverage
+        of the held-out windows before and after calibration.
+    n_iter_, loss_, loss_curve_, validation_scores_, best_validation_score_
+        As in :class:`~sklstm.LSTMRegressor`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklstm.forecasting import LSTMForecaster
+    >>> t = np.arange(120)
+    >>> series = [10 + np.sin(2 * np.pi * (t + k) / 12) for k in range(3)]
+    >>> f = LSTMForecaster(horizon=6, seasonal_period=12, hidden_layer_sizes=16, max_iter=30,
+    ...                    random_state=0).fit(series)
+    >>> f.predict(fh=6)[0].shape
+    (6,)
+    """
+
+    _parameter_constraints: dict = {
+        **{k: BaseRecurrent._parameter_constraints[k] for k in _SHARED},
+        "horizon": [Interval(Integral, 1, None, closed="left")],
+        "window": [Interval(Integral, 1, None, closed="left"), None],
+        "seasonal_period": [Interval(Integral, 2, None, closed="left"), None],
+        "strategy": [StrOptions({"direct", "recursive"})],
+        "scaling": ["boolean"],
+        "log": ["boolean"],
+        "deseasonalize": ["boolean"],
+        "quantiles": ["array-like", None],
+        "device": [StrOptions({"cpu", "cuda", "auto"})],
+    }
+
+    def __init__(self, *, horizon=1, window=None, seasonal_period=None, strategy="direct", scaling=True,
+                 log=False, deseasonalize=False, quantiles=(0.05, 0.95), hidden_layer_sizes=(32,), cell="lstm",
+                 dropout=0.0, solver="adam", learning_rate="constant", learning_rate_init=3e-3, alpha=0.0,
+                 batch_size=64, max_iter=50, shuffle=True, tol=1e-4, n_iter_no_change=10,
+                 early_stopping=False, verbose=False, clip_value=None, clip_norm=1.0, random_state=None,
+                 device="cpu", dtype="float32"):
+        self.horizon = horizon
+        self.window = window
+        self.seasonal_period = seasonal_period
+        self.strategy = strategy
+        self.scaling = scaling
+        self.log = log
+        self.deseasonalize = deseasonalize
+        self.quantiles = quantiles
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.cell = cell
+        self.dropout = dropout
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.verbose = verbose
+        self.clip_value = clip_value
+        self.clip_norm = clip_norm
+        self.random_state = random_state
+        self.device = device
+        self.dtype = dtype
+
+    # ------------------------------------------------------------------ settings
+    def _window(self):
+        if self.window is not None:
+            return int(self.window)
+        return max(2 * int(self.horizon), 2 * int(self.seasonal_period or 0), 8)
+
+    def _step_count(self):
+        """Values the network writes per forecast: the horizon, or 1 for the recursive strategy."""
+        return 1 if self.strategy == "recursive" else int(self.horizon)
+
+    def _quantiles(self):
+        if self.quantiles is None:
+            return ()
+        q = tuple(float(v) for v in np.atleast_1d(np.asarray(self.quantiles, dtype=np.float64)))
+        if not all(0 < v < 1 for v in q) or len(set(q)) != len(q):
+            raise ValueError(f"quantiles must be distinct levels in (0, 1); got {self.quantiles!r}.")
+        return tuple(sorted(q))
+
+    # ------------------------------------------------------------------ transforms
+    def _transform(self, s, seasonal):
+        """A series as the network sees it: deseasonalised by ``seasonal`` (indices or None), logged."""
+        if seasonal is not None:
+            s = s / Seasonality.factors(seasonal, 0, s.size)
+        return np.log(s) if self.log else s
+
+    def _inverse(self, f, seasonal, start):
+        """Forecasts ``f`` (steps,) on the network's axis, from step ``start`` on, back on the series' scale."""
+        out = np.exp(f) if self.log else f
+        if seasonal is not None:
+            out = out * Seasonality.factors(seasonal, start, f.shape[-1])
+        return out
+
+    def _covariates(self, X, n_series, what, lengths=None):
+        if X is None:
+            return None
+        items = [X] if n_series == 1 and not isinstance(X, (list, tuple)) else list(X)
+        if len(items) != n_series:
+            raise ValueError(f"{what} holds covariates for {len(items)} series; y has {n_series}.")
+        out = []
+        for i, a in enumerate(items):
+            a = np.asarray(a, dtype=np.float64)
+            a = a[:, None] if a.ndim == 1 else a
+            if a.ndim != 2 or not np.isfinite(a).all():
+                raise ValueError(f"covariates {i} of {what} must be a finite (n_steps, n_covariates) array.")
+            if lengths is not None and a.shape[0] != lengths[i]:
+                raise ValueError(f"covariates {i} of {what} have {a.shape[0]} rows; {lengths[i]} needed.")
+            out.append(a)
+        return out
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, y, X=None):
+        """Train one model on the windows of every series.
+
+        Parameters
+        ----------
+        y : array-like of shape (n_timesteps,) or list of them
+            One series, or several of different lengths.
+        X : array-like of shape (n_timesteps, n_covariates), or a list of them, default=None
+            Covariates known in advance (calendar, promotions), aligned with
+            ``y``: each window also reads the covariates of its forecast
+            steps.
+
+        Returns
+        -------
+        self : LSTMForecaster
+        """
+        self._validate_params()
+        if self.device == "cuda":
+            raise ValueError("LSTMForecaster has no GPU path yet; use device='cpu' (or 'auto').")
+        if self.deseasonalize and self.seasonal_period is None:
+            raise ValueError("deseasonalize=True needs seasonal_period (e.g. 12 for monthly data).")
+        h = self._step_count()
+        series, self._single = as_series_list(y, "y", self.log, min_length=h + 1)
+        self.y_ = series
+        self.n_series_ = len(series)
+        cov = self._covariates(X, len(series), "X", [s.size for s in series])
+        self.X_ = cov
+        self.n_covariates_ = 0 if cov is None else cov[0].shape[1]
+        if cov is not None and any(c.shape[1] != self.n_covariates_ for c in cov):
+            raise ValueError("every series needs the same covariates.")
+        season = Seasonality(self.seasonal_period) if self.deseasonalize else None
+        self.seasonal_indices_ = None if season is None else [season.indices(s) for s in series]
+        train_x, train_y, val_x, val_y = [], [], [], []
+        for i, s in enumerate(series):
+            t = self._transform(s, None if self.seasonal_indices_ is None else self.seasonal_indices_[i])
+            c = None if cov is None else cov[i]
+            held = self.early_stopping and t.size >= 2 * h + 1
+            cut = t.size - h if held else t.size
+            xs, ys, _ = windows(t[:cut], self._window(), h, self.log, self.scaling,
+                                None if c is None else c[:cut + (h if held else 0)])
+            train_x += xs
+            train_y.append(ys)
+            if held:
+                xs, ys, _ = windows(t, self._window(), h, self.log, self.scaling, c, last=1)
+                val_x += xs
+                val_y.append(ys)
+        if self.early_stopping and not val_x:
+            raise ValueError(f"early_stopping needs a series of at least {2 * h + 1} values (a training "
+                             "window and a held-out one).")
+        dt = np.dtype(self.dtype)
+        Xtr, Ltr = _pad(train_x, dt)
+        data = Batch(Xtr, Ltr, np.concatenate(train_y).astype(dt))
+        validation = None
+        if val_x:
+            Xva, Lva = _pad(val_x, dt)
+            validation = Validation(Batch(Xva, Lva, np.concatenate(val_y)), self._validation_score)
+        self._initialize(Xtr.shape[2])
+        self._train(data, validation)
+        self.interval_coverage_ = None
+        self._interval_adjust = {}
+        if validation is not None and self._quantiles():
+            self._calibrate(validation.data)
+        return self
+
+    def _initialize(self, n_features):
+        rs = check_random_state(self.random_state)
+        init_rng = np.random.default_rng(rs.randint(2**31))
+        q = self._quantiles()
+        self._loss_fn = PinballLoss(self._step_count(), q)
+        self._spec = NetworkSpec(self.cell, n_features, BaseRecurrent._hidden_tuple(self), False,
+                                 self._step_count() * (1 + len(q)))
+        self.coefs_flat_ = self._spec.init_params(init_rng, np.dtype(self.dtype))
+        # the solvers' other hyper-parameters (momentum, betas, ...) at the regressor's defaults
+        params = {**LSTMRegressor().get_params(), **self.get_params(deep=False)}
+        self._optimizer = make_optimizer(params, self._spec.n_params, np.dtype(self.dtype))
+        self._rng = np.random.default_rng(rs.randint(2**31))
+        LoopState.new(self.early_stopping).publish(self)
+
+    def _train(self, data, validation):
+        state = LoopState.from_estimator(self)
+        objective = RecurrentObjective(self._spec, self._loss_fn, TrainOptions(
+            alpha=self.alpha, dropout=self.dropout, clip_value=self.clip_value, clip_norm=self.clip_norm))
+        config = LoopConfig(self.max_iter, self.batch_size, self.shuffle, self.tol, self.n_iter_no_change,
+                            self.verbose, "cpu", type(self).__name__)
+        loop = TrainingLoop(config, objective, self.coefs_flat_, self._optimizer, self._rng)
+        try:
+            loop.fit_loop(state, data, self.max_iter, False, validation)
+        finally:
+            state.publish(self)
+
+    def _outputs(self, X, lengths):
+        """Network outputs (n, steps, 1 + n_quantiles) on the scaled axis, quantiles sorted (no crossing)."""
+        out = forward(self._spec, self.coefs_flat_, X.astype(self.coefs_flat_.dtype), lengths).astype(np.float64)
+        out = out.reshape(len(lengths), 1 + len(self._quantiles()), self._step_count()).transpose(0, 2, 1)
+        out[:, :, 1:] = np.sort(out[:, :, 1:], axis=2)
+        return out
+
+    def _validation_score(self, batch):
+        out = self._outputs(batch.X, batch.lengths)
+        return -float(np.abs(out[:, :, 0] - batch.y).mean())
+
+    def _calibrate(self, batch):
+        """Conformalised quantile intervals: widen (or narrow) each symmetric pair to its coverage on held-out windows."""
+        out = self._outputs(batch.X, batch.lengths)
+        q = self._quantiles()
+        coverage = {}
+        n = len(batch.lengths)
+        for j, lo in enumerate(q):
+            hi = 1.0 - lo
+            if lo >= 0.5 or hi not in q:
+                continue
+            k = q.index(hi)
+            c = round(hi - lo, 10)
+            err = np.maximum(out[:, :, 1 + j] - batch.y, batch.y - out[:, :, 1 + k])  # (n, steps)
+            level = min(1.0, np.ceil((n + 1) * c) / n)
+            adjust = np.quantile(err, level, axis=0)
+            before = float((err <= 0).mean())
+            after = float((err <= adjust[None, :]).mean())
+            self._interval_adjust[c] = adjust
+            coverage[c] = {"held_out_before": before, "held_out_after": after, "n_windows": n}
+        self.interval_coverage_ = coverage
+
+    # ------------------------------------------------------------------ predict
+    def _check_fitted(self):
+        if not hasattr(self, "coefs_flat_"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                                 "appropriate arguments before using this estimator.")
+
+    @staticmethod
+    def _steps(fh):
+        if fh is None:
+            return None
+        if isinstance(fh, (Integral, np.integer)) and not isinstance(fh, bool):
+            if fh < 1:
+                raise ValueError(f"fh must be an integer >= 1 or a list of steps >= 1; got {fh!r}.")
+            return np.arange(1, int(fh) + 1)
+        steps = np.asarray(fh)
+        if steps.ndim != 1 or steps.size == 0 or steps.dtype.kind not in "iu" or steps.min() < 1:
+            raise ValueError(f"fh must be an integer >= 1 or a list of 1-based steps; got {fh!r}.")
+        return np.unique(steps)
+
+    def _series_for(self, y, X, needed):
+        """The series to forecast from (fitted or new), their transforms and covariates."""
+        if y is None:
+            series, single = self.y_, self._single
+            seasonal = self.seasonal_indices_
+            if self.n_covariates_:
+                if X is None:
+                    raise ValueError(f"this model reads covariates: pass X with the {needed} future rows of "
+                                     "each series.")
+                fut = self._covariates(X, len(series), "X", [needed] * len(series))
+                cov = [np.concatenate([c, f]) for c, f in zip(self.X_, fut)]
+            else:
+                cov = None
+        else:
+            series, single = as_series_list(y, "y", self.log)
+            seasonal = None
+            if self.deseasonalize:
+                season = Seasonality(self.seasonal_period)
+                seasonal = [season.indices(s) for s in series]
+            cov = None
+            if self.n_covariates_:
+                if X is None:
+                    raise ValueError("this model reads covariates: pass X with the rows of each new series and "
+                                     f"{needed} future rows.")
+                cov = self._covariates(X, len(series), "X", [s.size + needed for s in series])
+        return series, single, seasonal, cov
+
+    def _forecast(self, fh, y, X, quantile_mode=False):
+        """Scaled-axis outputs of every series for steps 1..max(fh), chaining blocks; returns (steps, results)."""
+        self._check_fitted()
+        steps = self._steps(fh)
+        if steps is None:
+            steps = np.arange(1, int(self.horizon) + 1)
+        need = int(steps.max())
+        if quantile_mode and need > self._step_count():
+            raise ValueError(f"quantiles and intervals reach the trained horizon ({self._step_count()} steps) "
+                             f"only; fh asks for step {need}.")
+        series, single, seasonal, cov = self._series_for(y, X, need)
+        results = []
+        for i, s in enumerate(series):
+            idx = None if seasonal is None else seasonal[i]
+            point, first = self._forecast_one(s, idx, need, None if cov is None else cov[i])
+            results.append((point, first, s.size, idx))
+        return steps, single, results
+
+    def _forecast_one(self, s, seasonal, need, cov):
+        """Point forecasts (need,) and the first block's outputs (steps, 1 + Q) on the scaled axis with its level."""
+        t = self._transform(s, seasonal)
+        h = self._step_count()
+        dt = self.coefs_flat_.dtype
+        first = None
+        while t.size < s.size + need:
+            fut = None if cov is None else cov[t.size:t.size + h]
+            if fut is not None and fut.shape[0] < h:
+                fut = np.concatenate([fut, np.repeat(fut[-1:], h - fut.shape[0], axis=0)])
+            x, level = last_window(t, self._window(), self.log, self.scaling,
+                                   None if cov is None else cov[:t.size], fut)
+            out = self._outputs(x[None].astype(dt), np.array([x.shape[0]]))[0]  # (h, 1 + Q)
+            if first is None:
+                first = (out, level)
+            t = np.concatenate([t, unscale(out[:, 0], level, self.log)])
+        return self._inverse(t[s.size:s.size + need], seasonal, s.size), first
+
+    def predict(self, fh=None, y=None, X=None):
+        """Point forecasts of the fitted series (or of new series ``y``, without refitting).
+
+        Parameters
+        ----------
+        fh : int, list of int or None, default=None
+            An int: steps 1..fh; a list: those 1-based steps; None: the
+            trained horizon. Steps beyond the horizon chain blocks.
+        y : array-like or list of array-like, default=None
+            New series to forecast from their ends (the fitted ones when None).
+        X : covariates of the forecast steps (and of ``y``'s steps when given)
+
+        Returns
+        -------
+        forecast : ndarray of shape (n_steps,), or a list of them for several series
+        """
+        steps, single, results = self._forecast(fh, y, X)
+        out = [point[steps - 1] for point, *_ in results]
+        return out[0] if single else out
+
+    def predict_quantiles(self, fh=None, alpha=None, y=None, X=None):
+        """Quantile forecasts from the pinball-loss head (within the trained horizon).
+
+        Parameters
+        ----------
+        fh : int, list of int or None, default=None
+        alpha : float, list of float or None, default=None
+            Levels among ``quantiles`` (None: all of them).
+        y, X : as in :meth:`predict`
+
+        Returns
+        -------
+        quantiles : ndarray of shape (n_steps, n_alpha), or a list of them
+        """
+        q = self._quantiles()
+        if not q:
+            raise ValueError("this model has no quantile head; fit it with quantiles=(0.05, 0.95) or others.")
+        levels = q if alpha is None else tuple(float(a) for a in np.atleast_1d(alpha))
+        missing = [a for a in levels if not any(abs(a - v) < 1e-12 for v in q)]
+        if missing:
+            raise ValueError(f"alpha {missing} not among the trained quantiles {q}.")
+        cols = [1 + min(range(len(q)), key=lambda j: abs(q[j] - a)) for a in levels]
+        steps, single, results = self._forecast(fh, y, X, quantile_mode=True)
+        out = []
+        for _, (o, level), start, seasonal in results:
+            vals = np.stack([self._inverse(unscale(o[:, c], level, self.log), seasonal, start) for c in cols],
+                            axis=1)
+            out.append(vals[steps - 1])
+        return out[0] if single else out
+
+    def predict_interval(self, fh=None, coverage=0.9, y=None, X=None):
+        """Prediction intervals from a symmetric pair of trained quantiles (calibrated with early stopping).
+
+        Parameters
+        ----------
+        fh : int, list of int or None, default=None
+        coverage : float, default=0.9
+            Needs the quantiles ``(1 - coverage) / 2`` and ``(1 + coverage) / 2``.
+        y, X : as in :meth:`predict`
+
+        Returns
+        -------
+        intervals : ndarray of shape (n_steps, 2) (lower, upper), or a list of them
+        """
+        q = self._quantiles()
+        lo, hi = (1 - coverage) / 2, (1 + coverage) / 2
+        js = [next((j for j, v in enumerate(q) if abs(v - a) < 1e-9), None) for a in (lo, hi)]
+        if None in js:
+            raise ValueError(f"coverage={coverage} needs the quantiles {lo:g} and {hi:g}; the model has {q}.")
+        adjust = self._interval_adjust.get(round(hi - lo, 10), 0.0)
+        steps, single, results = self._forecast(fh, y, X, quantile_mode=True)
+        out = []
+        for _, (o, level), start, seasonal in results:
+            lower = self._inverse(unscale(o[:, 1 + js[0]] - adjust, level, self.log), seasonal, start)
+            upper = self._inverse(unscale(o[:, 1 + js[1]] + adjust, level, self.log), seasonal, start)
+            out.append(np.stack([np.minimum(lower, upper), np.maximum(lower, upper)], axis=1)[steps - 1])
+        return out[0] if single else out
+
+    def update(self, y_new, X_new=None):
+        """Append new observations to the fitted series (no refit); ``predict`` then forecasts from their end.
+
+        Parameters
+        ----------
+        y_new : array-like or list of array-like
+            New values of each fitted series (in order).
+        X_new : covariates of the new values, when the model reads covariates
+
+        Returns
+        -------
+        self : LSTMForecaster
+        """
+        self._check_fitted()
+        new, _ = as_series_list(y_new, "y_new", self.log)
+        if len(new) != self.n_series_:
+            raise ValueError(f"y_new holds {len(new)} series; the model was fitted on {self.n_series_}.")
+        if self.n_covariates_:
+            cov = self._covariates(X_new, len(new), "X_new", [s.size for s in new])
+            self.X_ = [np.concatenate([a, b]) for a, b in zip(self.X_, cov)]
+        self.y_ = [np.concatenate([a, b]) for a, b in zip(self.y_, new)]
+        return self

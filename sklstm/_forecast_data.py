@@ -15,13 +15,16 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 
-__all__ = ["as_series_list", "Seasonality", "windows", "last_window", "unscale"]
+__all__ = ["as_series_list", "as_covariates", "pad_inputs", "forecast_steps", "Seasonality", "windows",
+           "last_window", "unscale"]
 
 
 def as_series_list(y, name="y", log=False, min_length=1):
-    """``y`` as (list of float64 1D arrays, whether it was a single series); clear errors naming the series."""
+    """``y`` as (list of float64 1D arrays, whether it was one series); clear errors naming the series."""
     single = not (isinstance(y, (list, tuple)) and len(y) > 0 and not np.isscalar(y[0]))
     items = [y] if single else list(y)
     out = []
@@ -32,7 +35,8 @@ def as_series_list(y, name="y", log=False, min_length=1):
         except (TypeError, ValueError):
             raise TypeError(f"{label} must be a 1D array of numbers; got {type(s).__name__}.") from None
         if a.ndim != 1:
-            raise ValueError(f"{label} must be one 1D series (or {name} a list of them); got shape {a.shape}.")
+            raise ValueError(f"{label} must be one 1D series (or {name} a list of them); got shape "
+                             f"{a.shape}.")
         if a.size < min_length:
             raise ValueError(f"{label} has {a.size} value(s); at least {min_length} needed.")
         bad = np.flatnonzero(~np.isfinite(a))
@@ -40,8 +44,8 @@ def as_series_list(y, name="y", log=False, min_length=1):
             raise ValueError(f"{label} holds NaN or infinity at position {int(bad[0])}; fill or cut the gap "
                              "first.")
         if log and (a <= 0).any():
-            raise ValueError(f"{label} holds a value <= 0 at position {int(np.argmax(a <= 0))}; log=True needs "
-                             "positive values.")
+            raise ValueError(f"{label} holds a value <= 0 at position {int(np.argmax(a <= 0))}; log=True "
+                             "needs positive values.")
         out.append(a)
     return out, single
 
@@ -170,3 +174,45 @@ def last_window(s, window, log, scaling, cov=None, cov_future=None):
     level = _level(hist, log) if scaling else (0.0 if log else 1.0)
     past = None if cov is None else cov[s.size - hist.size:s.size]
     return _inputs(hist, level, log, past, cov_future, scaling), level
+
+
+def as_covariates(X, n_series, what, lengths=None):
+    """Covariates as a list of finite (n_steps, n_covariates) arrays, one per series, rows checked."""
+    if X is None:
+        return None
+    items = [X] if n_series == 1 and not isinstance(X, (list, tuple)) else list(X)
+    if len(items) != n_series:
+        raise ValueError(f"{what} holds covariates for {len(items)} series; y has {n_series}.")
+    out = []
+    for i, a in enumerate(items):
+        a = np.asarray(a, dtype=np.float64)
+        a = a[:, None] if a.ndim == 1 else a
+        if a.ndim != 2 or not np.isfinite(a).all():
+            raise ValueError(f"covariates {i} of {what} must be a finite (n_steps, n_covariates) array.")
+        if lengths is not None and a.shape[0] != lengths[i]:
+            raise ValueError(f"covariates {i} of {what} have {a.shape[0]} rows; {lengths[i]} needed.")
+        out.append(a)
+    return out
+
+
+def pad_inputs(seqs, dtype):
+    """Ragged (steps, features) inputs as a zero-padded (n, T, F) block and lengths."""
+    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    out = np.zeros((len(seqs), int(lengths.max()), seqs[0].shape[1]), dtype=dtype)
+    for i, s in enumerate(seqs):
+        out[i, :len(s)] = s
+    return out, lengths
+
+
+def forecast_steps(fh):
+    """``fh`` as sorted unique 1-based steps (an int: 1..fh; None stays None); clear errors."""
+    if fh is None:
+        return None
+    if isinstance(fh, (Integral, np.integer)) and not isinstance(fh, bool):
+        if fh < 1:
+            raise ValueError(f"fh must be an integer >= 1 or a list of steps >= 1; got {fh!r}.")
+        return np.arange(1, int(fh) + 1)
+    steps = np.asarray(fh)
+    if steps.ndim != 1 or steps.size == 0 or steps.dtype.kind not in "iu" or steps.min() < 1:
+        raise ValueError(f"fh must be an integer >= 1 or a list of 1-based steps; got {fh!r}.")
+    return np.unique(steps)

@@ -21,7 +21,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 
 from ._base import BaseRecurrent
-from ._forecast_data import Seasonality, as_series_list, last_window, unscale, windows
+from ._forecast_data import (Seasonality, as_covariates, as_series_list, forecast_steps, last_window,
+                             pad_inputs, unscale, windows)
 from ._losses import PinballLoss
 from ._objectives import Batch, RecurrentObjective, TrainOptions, forward
 from ._optimizers import make_optimizer
@@ -35,15 +36,6 @@ __all__ = ["LSTMForecaster"]
 _SHARED = ("hidden_layer_sizes", "cell", "dropout", "solver", "learning_rate", "learning_rate_init", "alpha",
            "batch_size", "max_iter", "shuffle", "random_state", "tol", "n_iter_no_change", "early_stopping",
            "verbose", "clip_value", "clip_norm", "dtype")
-
-
-def _pad(seqs, dtype):
-    """Ragged (steps, features) inputs as a zero-padded (n, T, F) block and lengths."""
-    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
-    out = np.zeros((len(seqs), int(lengths.max()), seqs[0].shape[1]), dtype=dtype)
-    for i, s in enumerate(seqs):
-        out[i, :len(s)] = s
-    return out, lengths
 
 
 class LSTMForecaster(BaseEstimator):
@@ -128,7 +120,8 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
     }
 
     def __init__(self, *, horizon=1, window=None, seasonal_period=None, strategy="direct", scaling=True,
-                 log=False, deseasonalize=False, quantiles=(0.05, 0.95), hidden_layer_sizes=(32,), cell="lstm",
+                 log=False, deseasonalize=False, quantiles=(0.05, 0.95), hidden_layer_sizes=(32,),
+                 cell="lstm",
                  dropout=0.0, solver="adam", learning_rate="constant", learning_rate_init=3e-3, alpha=0.0,
                  batch_size=64, max_iter=50, shuffle=True, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, verbose=False, clip_value=None, clip_norm=1.0, random_state=None,
@@ -171,6 +164,10 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         """Values the network writes per forecast: the horizon, or 1 for the recursive strategy."""
         return 1 if self.strategy == "recursive" else int(self.horizon)
 
+    def _solver_params(self):
+        """The parameters with the solvers' others (momentum, betas, ...) at the regressor's defaults."""
+        return {**LSTMRegressor().get_params(), **self.get_params(deep=False)}
+
     def _quantiles(self):
         if self.quantiles is None:
             return ()
@@ -187,27 +184,10 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         return np.log(s) if self.log else s
 
     def _inverse(self, f, seasonal, start):
-        """Forecasts ``f`` (steps,) on the network's axis, from step ``start`` on, back on the series' scale."""
+        """Forecasts ``f`` (steps,) on the network's axis, from step ``start`` on, on the series' scale."""
         out = np.exp(f) if self.log else f
         if seasonal is not None:
             out = out * Seasonality.factors(seasonal, start, f.shape[-1])
-        return out
-
-    def _covariates(self, X, n_series, what, lengths=None):
-        if X is None:
-            return None
-        items = [X] if n_series == 1 and not isinstance(X, (list, tuple)) else list(X)
-        if len(items) != n_series:
-            raise ValueError(f"{what} holds covariates for {len(items)} series; y has {n_series}.")
-        out = []
-        for i, a in enumerate(items):
-            a = np.asarray(a, dtype=np.float64)
-            a = a[:, None] if a.ndim == 1 else a
-            if a.ndim != 2 or not np.isfinite(a).all():
-                raise ValueError(f"covariates {i} of {what} must be a finite (n_steps, n_covariates) array.")
-            if lengths is not None and a.shape[0] != lengths[i]:
-                raise ValueError(f"covariates {i} of {what} have {a.shape[0]} rows; {lengths[i]} needed.")
-            out.append(a)
         return out
 
     # ------------------------------------------------------------------ fit
@@ -236,7 +216,7 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         series, self._single = as_series_list(y, "y", self.log, min_length=h + 1)
         self.y_ = series
         self.n_series_ = len(series)
-        cov = self._covariates(X, len(series), "X", [s.size for s in series])
+        cov = as_covariates(X, len(series), "X", [s.size for s in series])
         self.X_ = cov
         self.n_covariates_ = 0 if cov is None else cov[0].shape[1]
         if cov is not None and any(c.shape[1] != self.n_covariates_ for c in cov):
@@ -261,11 +241,11 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
             raise ValueError(f"early_stopping needs a series of at least {2 * h + 1} values (a training "
                              "window and a held-out one).")
         dt = np.dtype(self.dtype)
-        Xtr, Ltr = _pad(train_x, dt)
+        Xtr, Ltr = pad_inputs(train_x, dt)
         data = Batch(Xtr, Ltr, np.concatenate(train_y).astype(dt))
         validation = None
         if val_x:
-            Xva, Lva = _pad(val_x, dt)
+            Xva, Lva = pad_inputs(val_x, dt)
             validation = Validation(Batch(Xva, Lva, np.concatenate(val_y)), self._validation_score)
         self._initialize(Xtr.shape[2])
         self._train(data, validation)
@@ -283,9 +263,7 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         self._spec = NetworkSpec(self.cell, n_features, BaseRecurrent._hidden_tuple(self), False,
                                  self._step_count() * (1 + len(q)))
         self.coefs_flat_ = self._spec.init_params(init_rng, np.dtype(self.dtype))
-        # the solvers' other hyper-parameters (momentum, betas, ...) at the regressor's defaults
-        params = {**LSTMRegressor().get_params(), **self.get_params(deep=False)}
-        self._optimizer = make_optimizer(params, self._spec.n_params, np.dtype(self.dtype))
+        self._optimizer = make_optimizer(self._solver_params(), self._spec.n_params, np.dtype(self.dtype))
         self._rng = np.random.default_rng(rs.randint(2**31))
         LoopState.new(self.early_stopping).publish(self)
 
@@ -303,7 +281,8 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
 
     def _outputs(self, X, lengths):
         """Network outputs (n, steps, 1 + n_quantiles) on the scaled axis, quantiles sorted (no crossing)."""
-        out = forward(self._spec, self.coefs_flat_, X.astype(self.coefs_flat_.dtype), lengths).astype(np.float64)
+        out = forward(self._spec, self.coefs_flat_, X.astype(self.coefs_flat_.dtype), lengths)
+        out = out.astype(np.float64)
         out = out.reshape(len(lengths), 1 + len(self._quantiles()), self._step_count()).transpose(0, 2, 1)
         out[:, :, 1:] = np.sort(out[:, :, 1:], axis=2)
         return out
@@ -313,7 +292,7 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         return -float(np.abs(out[:, :, 0] - batch.y).mean())
 
     def _calibrate(self, batch):
-        """Conformalised quantile intervals: widen (or narrow) each symmetric pair to its coverage on held-out windows."""
+        """Conformalised intervals: widen (or narrow) each symmetric pair to its held-out coverage."""
         out = self._outputs(batch.X, batch.lengths)
         q = self._quantiles()
         coverage = {}
@@ -339,19 +318,6 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
             raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                                  "appropriate arguments before using this estimator.")
 
-    @staticmethod
-    def _steps(fh):
-        if fh is None:
-            return None
-        if isinstance(fh, (Integral, np.integer)) and not isinstance(fh, bool):
-            if fh < 1:
-                raise ValueError(f"fh must be an integer >= 1 or a list of steps >= 1; got {fh!r}.")
-            return np.arange(1, int(fh) + 1)
-        steps = np.asarray(fh)
-        if steps.ndim != 1 or steps.size == 0 or steps.dtype.kind not in "iu" or steps.min() < 1:
-            raise ValueError(f"fh must be an integer >= 1 or a list of 1-based steps; got {fh!r}.")
-        return np.unique(steps)
-
     def _series_for(self, y, X, needed):
         """The series to forecast from (fitted or new), their transforms and covariates."""
         if y is None:
@@ -361,7 +327,7 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
                 if X is None:
                     raise ValueError(f"this model reads covariates: pass X with the {needed} future rows of "
                                      "each series.")
-                fut = self._covariates(X, len(series), "X", [needed] * len(series))
+                fut = as_covariates(X, len(series), "X", [needed] * len(series))
                 cov = [np.concatenate([c, f]) for c, f in zip(self.X_, fut)]
             else:
                 cov = None
@@ -374,21 +340,21 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
             cov = None
             if self.n_covariates_:
                 if X is None:
-                    raise ValueError("this model reads covariates: pass X with the rows of each new series and "
-                                     f"{needed} future rows.")
-                cov = self._covariates(X, len(series), "X", [s.size + needed for s in series])
+                    raise ValueError("this model reads covariates: pass X with the rows of each new series "
+                                     f"and {needed} future rows.")
+                cov = as_covariates(X, len(series), "X", [s.size + needed for s in series])
         return series, single, seasonal, cov
 
     def _forecast(self, fh, y, X, quantile_mode=False):
-        """Scaled-axis outputs of every series for steps 1..max(fh), chaining blocks; returns (steps, results)."""
+        """Forecasts of every series for steps 1..max(fh), chaining blocks: (steps, single, results)."""
         self._check_fitted()
-        steps = self._steps(fh)
+        steps = forecast_steps(fh)
         if steps is None:
             steps = np.arange(1, int(self.horizon) + 1)
         need = int(steps.max())
         if quantile_mode and need > self._step_count():
-            raise ValueError(f"quantiles and intervals reach the trained horizon ({self._step_count()} steps) "
-                             f"only; fh asks for step {need}.")
+            raise ValueError(f"quantiles and intervals reach the trained horizon ({self._step_count()} "
+                             f"steps) only; fh asks for step {need}.")
         series, single, seasonal, cov = self._series_for(y, X, need)
         results = []
         for i, s in enumerate(series):
@@ -398,7 +364,7 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         return steps, single, results
 
     def _forecast_one(self, s, seasonal, need, cov):
-        """Point forecasts (need,) and the first block's outputs (steps, 1 + Q) on the scaled axis with its level."""
+        """Point forecasts (need,), and the first block's scaled outputs (steps, 1 + Q) with its level."""
         t = self._transform(s, seasonal)
         h = self._step_count()
         dt = self.coefs_flat_.dtype
@@ -511,7 +477,18 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         if len(new) != self.n_series_:
             raise ValueError(f"y_new holds {len(new)} series; the model was fitted on {self.n_series_}.")
         if self.n_covariates_:
-            cov = self._covariates(X_new, len(new), "X_new", [s.size for s in new])
+            cov = as_covariates(X_new, len(new), "X_new", [s.size for s in new])
             self.X_ = [np.concatenate([a, b]) for a, b in zip(self.X_, cov)]
         self.y_ = [np.concatenate([a, b]) for a, b in zip(self.y_, new)]
         return self
+
+    # ------------------------------------------------------------------ persistence
+    def _persistent_state(self) -> dict:
+        from ._forecast_state import persistent_state
+
+        return persistent_state(self)
+
+    def _restore_state(self, state: dict) -> None:
+        from ._forecast_state import restore_state
+
+        restore_state(self, state)

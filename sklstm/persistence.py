@@ -48,12 +48,14 @@ def _registry():
     from ._classifier import GRUClassifier, LSTMClassifier
     from ._regressor import GRURegressor, LSTMRegressor
     from .language_model import LSTMLanguageModel
+    from .forecasting import LSTMForecaster
     from .preprocessing import SequenceScaler
     from .seq2seq import LSTMSeq2Seq
     from .text import TextVectorizer
 
     return {c.__name__: c for c in (LSTMClassifier, LSTMRegressor, GRUClassifier, GRURegressor,
-                                    LSTMLanguageModel, LSTMSeq2Seq, SequenceScaler, TextVectorizer)}
+                                    LSTMLanguageModel, LSTMSeq2Seq, LSTMForecaster, SequenceScaler,
+                                    TextVectorizer)}
 
 
 # --------------------------------------------------------------------------- typed JSON

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["LossCurveDisplay", "input_gradient_norms"]
+__all__ = ["LossCurveDisplay", "ForecastDisplay", "input_gradient_norms"]
 
 
 class LossCurveDisplay:
@@ -93,6 +93,132 @@ class LossCurveDisplay:
         check_is_fitted(estimator, "loss_curve_")
         return cls(estimator.loss_curve_, getattr(estimator, "validation_scores_", None),
                    type(estimator).__name__).plot(ax=ax)
+
+
+class ForecastDisplay:
+    """A series' history, its forecast and the prediction interval band (optionally the truth).
+
+    Parameters
+    ----------
+    history : array-like of shape (n_timesteps,)
+    forecast : array-like of shape (n_steps,)
+        The values of steps ``1..n_steps`` after the history.
+    interval : array-like of shape (n_steps, 2) or None, default=None
+        Lower and upper bounds.
+    y_true : array-like of shape (n_steps,) or None, default=None
+        What happened, to compare.
+    coverage : float or None, default=None
+        The interval's nominal coverage (for the legend).
+    estimator_name : str or None, default=None
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+    line_history_, line_forecast_, line_true_ : matplotlib Line2D (the last None without ``y_true``)
+    band_ : matplotlib PolyCollection or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklstm.forecasting import LSTMForecaster
+    >>> from sklstm.inspection import ForecastDisplay
+    >>> y = 10 + np.sin(np.arange(60) / 2)
+    >>> f = LSTMForecaster(horizon=6, hidden_layer_sizes=8, max_iter=5, random_state=0).fit(y)
+    >>> disp = ForecastDisplay.from_estimator(f)  # doctest: +SKIP
+    """
+
+    def __init__(self, history, forecast, interval=None, y_true=None, coverage=None, estimator_name=None):
+        self.history = np.asarray(history, dtype=float)
+        self.forecast = np.asarray(forecast, dtype=float)
+        self.interval = None if interval is None else np.asarray(interval, dtype=float)
+        self.y_true = None if y_true is None else np.asarray(y_true, dtype=float)
+        self.coverage = coverage
+        self.estimator_name = estimator_name
+        if self.history.ndim != 1 or self.forecast.ndim != 1:
+            raise ValueError("history and forecast must be 1D (one series).")
+        if self.interval is not None and self.interval.shape != (self.forecast.size, 2):
+            raise ValueError(f"interval must have shape ({self.forecast.size}, 2); got "
+                             f"{self.interval.shape}.")
+        if self.y_true is not None and self.y_true.shape != self.forecast.shape:
+            raise ValueError(f"y_true must have {self.forecast.size} values; got {self.y_true.size}.")
+
+    def plot(self, ax=None):
+        """Draw the history, the forecast, the band and the truth.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+
+        Returns
+        -------
+        display : ForecastDisplay
+        """
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("ForecastDisplay needs matplotlib: pip install sklstm[plot]") from exc
+        if ax is None:
+            _, ax = plt.subplots()
+        n = self.history.size
+        past = np.arange(n)
+        future = np.arange(n, n + self.forecast.size)
+        (self.line_history_,) = ax.plot(past, self.history, color="C0", label="history")
+        # the forecast starts from the last observation, so the two lines join
+        (self.line_forecast_,) = ax.plot(np.r_[n - 1, future], np.r_[self.history[-1], self.forecast],
+                                         color="C1", label="forecast")
+        self.band_ = None
+        if self.interval is not None:
+            label = "interval" if self.coverage is None else f"{self.coverage:.0%} interval"
+            self.band_ = ax.fill_between(future, self.interval[:, 0], self.interval[:, 1], color="C1",
+                                         alpha=0.25, label=label)
+        self.line_true_ = None
+        if self.y_true is not None:
+            (self.line_true_,) = ax.plot(future, self.y_true, color="k", linestyle="--", label="actual")
+        ax.set_xlabel("step")
+        ax.legend()
+        if self.estimator_name:
+            ax.set_title(self.estimator_name)
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(cls, estimator, y=None, fh=None, coverage=0.9, y_true=None, series=0, ax=None):
+        """Forecast with a fitted :class:`~sklstm.forecasting.LSTMForecaster` and plot it.
+
+        Parameters
+        ----------
+        estimator : fitted LSTMForecaster
+        y : array-like of shape (n_timesteps,) or None, default=None
+            A series to forecast from (None: fitted series number ``series``).
+        fh : int or None, default=None
+            Steps 1..fh (None: the horizon).
+        coverage : float or None, default=0.9
+            The interval to draw (None, or a model without quantiles: no band).
+        y_true : array-like of shape (fh,) or None, default=None
+        series : int, default=0
+            Which fitted series, when ``y`` is None.
+        ax : matplotlib Axes, default=None
+
+        Returns
+        -------
+        display : ForecastDisplay
+        """
+        check_is_fitted(estimator, "coefs_flat_")
+        if y is None:
+            if not 0 <= series < estimator.n_series_:
+                raise ValueError(f"series must be in [0, {estimator.n_series_}); got {series}.")
+            history = estimator.y_[series]
+        else:
+            history = np.asarray(y, dtype=float)
+        fh = estimator.horizon if fh is None else int(fh)
+        forecast = estimator.predict(fh=fh, y=history)
+        interval = None
+        if coverage is not None and estimator._quantiles() and fh <= estimator._step_count():
+            interval = estimator.predict_interval(fh=fh, coverage=coverage, y=history)
+        return cls(history, forecast, interval, y_true, coverage, type(estimator).__name__).plot(ax=ax)
 
 
 def input_gradient_norms(estimator, X, y):

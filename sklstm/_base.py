@@ -440,11 +440,16 @@ class BaseRecurrent(BaseEstimator, ABC):
         extra = sorted(set(state) - set(views))
         if missing or extra:
             raise KeyError(f"state_dict keys do not match: missing {missing}, unexpected {extra}.")
-        for k, v in views.items():
+        arrays = {}
+        for k, v in views.items():  # every array checked before any is copied: never half-loaded
             a = np.asarray(state[k].detach().cpu().numpy() if hasattr(state[k], "detach") else state[k])
             if a.shape != v.shape:
                 raise ValueError(f"{k}: expected shape {v.shape}, got {a.shape}.")
-            v[...] = a
+            if a.dtype.kind not in "biuf" or not np.isfinite(a).all():
+                raise ValueError(f"{k} holds non-finite or non-numeric values.")
+            arrays[k] = a
+        for k, v in views.items():
+            v[...] = arrays[k]
         return self
 
 

@@ -49,6 +49,7 @@ class _Stepper:
         self.states = [[(take(h), take(c)) for h, c in layer] for layer in encoded.states]
         self.memory, self.keys, self.mask = take(encoded.memory), take(encoded.keys), take(encoded.mask)
         self.keys_t, self.src_lens = take(encoded.keys_t), take(encoded.src_lens)
+        self.head_t = net.transposed(v["head.weight"])  # transposed once, not at every step
         # tokens a decoder never writes
         self.banned = [0, spec.bos]
 
@@ -61,7 +62,7 @@ class _Stepper:
             out, _ = attend(self.spec, self.v, np.ascontiguousarray(top[:, None, :]), self.memory, self.keys,
                             self.mask, self.keys_t, self.src_lens)
             feat = out[:, 0]
-        lp = head_log_probs(self.spec, self.v, feat)
+        lp = head_log_probs(self.spec, self.v, feat, self.head_t)
         lp[:, self.banned] = -np.inf
         return lp
 
@@ -75,8 +76,7 @@ def greedy(spec, v, encoded, max_new_tokens) -> Decoded:
     n = encoded.src_lens.shape[0]
     step = _Stepper(spec, v, encoded)
     tok = np.full(n, spec.bos, dtype=np.int64)
-    out = np.zeros((n, max_new_tokens), dtype=np.int64)
-    count = np.zeros(n, dtype=np.int64)
+    written = []  # the tokens of each step (memory grows with the outputs, not with max_new_tokens)
     score = np.zeros(n, dtype=np.float64)
     live = np.ones(n, dtype=bool)
     for t in range(max_new_tokens + 1):
@@ -87,22 +87,38 @@ def greedy(spec, v, encoded, max_new_tokens) -> Decoded:
             break
         tok = np.argmax(lp, axis=1).astype(np.int64)
         score[live] += lp[live, tok[live]]
-        ended = live & (tok == spec.eos)
-        grow = live & ~ended
-        out[grow, t] = tok[grow]
-        count[grow] += 1
+        grow = live & (tok != spec.eos)
+        written.append(np.where(grow, tok, -1))
         live = grow
         if not live.any():
             break
-    return Decoded([out[i, :count[i]].copy() for i in range(n)], score, live)
+    steps = np.array(written, dtype=np.int64).reshape(len(written), n)
+    return Decoded([steps[:, i][steps[:, i] >= 0] for i in range(n)], score, live)
+
+
+def rank_key(scores, n_tokens, length_penalty):
+    """Ranking of hypotheses by ``scores / (n_tokens + 1) ** length_penalty`` (higher is better).
+
+    Computed in logarithms, so no penalty overflows: a log-likelihood is at
+    most 0, and ``-log(-score) + p * log(n + 1)`` orders as the ratio does.
+    """
+    with np.errstate(divide="ignore"):
+        return -np.log(-np.minimum(scores, 0.0)) + float(length_penalty) * np.log(n_tokens + 1.0)
+
+
+def _top_k(flat, k):
+    """Indices of the ``k`` largest entries of each row, best first, ties by index (reproducible)."""
+    return np.argsort(-flat, axis=1, kind="stable")[:, :k]
 
 
 def beam_search(spec, v, encoded, max_new_tokens, num_beams, length_penalty=1.0) -> Decoded:
     """Beam search with ``num_beams`` hypotheses per source, batched over sources and beams.
 
     A hypothesis ranks by ``score / (n_tokens + 1) ** length_penalty``
-    (``+ 1`` for the ``<eos>``); 0 ranks by log-likelihood. The greedy
-    output is a candidate too, so the result never ranks below it.
+    (``+ 1`` for the ``<eos>``; :func:`rank_key`); 0 ranks by
+    log-likelihood. The greedy output is a candidate too, so the result
+    never ranks below it. The hypotheses are kept as back-pointers, one
+    array per step.
     """
     n = encoded.src_lens.shape[0]
     K = int(num_beams)
@@ -111,11 +127,11 @@ def beam_search(spec, v, encoded, max_new_tokens, num_beams, length_penalty=1.0)
     V = spec.target_vocab
     scores = np.full((n, K), -np.inf)
     scores[:, 0] = 0.0
-    hist = np.zeros((n, K, max_new_tokens), dtype=np.int64)
     count = np.zeros((n, K), dtype=np.int64)
     done = np.zeros((n, K), dtype=bool)
     tok = np.full(n * K, spec.bos, dtype=np.int64)
     ar = np.arange(n)[:, None]
+    origins, tokens_at = [], []  # per step: each beam's parent beam and the token it wrote (-1: none)
     for t in range(max_new_tokens + 1):
         lp = step(tok).reshape(n, K, V)
         if t == max_new_tokens:
@@ -127,35 +143,40 @@ def beam_search(spec, v, encoded, max_new_tokens, num_beams, length_penalty=1.0)
         cand[done] = -np.inf
         cand[done, 0] = scores[done]  # an ended hypothesis stays as it is
         flat = cand.reshape(n, K * V)
-        # the K best, ties by index (a stable, reproducible order)
-        best = np.argsort(-flat, axis=1, kind="stable")[:, :K]
+        best = _top_k(flat, K)
         origin, tok2 = best // V, best % V
         scores = flat[ar, best]
         was_done = done[ar, origin] | ~np.isfinite(scores)
-        hist, count = hist[ar, origin], count[ar, origin]
+        count = count[ar, origin]
         ended = ~was_done & (tok2 == spec.eos)
         grow = ~was_done & ~ended
-        hist[grow, count[grow]] = tok2[grow]
         count = count + grow
         done = was_done | ended
+        origins.append(origin)
+        tokens_at.append(np.where(grow, tok2, -1))
         step.reorder((ar * K + origin).ravel())
         tok = np.where(grow, tok2, 0).ravel()
         if done.all():
             break
     cut = ~done & np.isfinite(scores)
-    rank = scores / (count + 1.0) ** float(length_penalty)
+    rank = rank_key(scores, count, length_penalty)
     pick = np.argmax(rank, axis=1)
     g = greedy(spec, v, encoded, max_new_tokens)
+    g_rank = rank_key(g.scores, np.array([t.size for t in g.tokens]), length_penalty)
     tokens, out_scores, out_cut = [], np.empty(n), np.empty(n, dtype=bool)
     for i in range(n):
         k = pick[i]
-        g_rank = g.scores[i] / (g.tokens[i].size + 1.0) ** float(length_penalty)
-        if g_rank > rank[i, k]:
+        if g_rank[i] > rank[i, k]:
             tokens.append(g.tokens[i])
             out_scores[i], out_cut[i] = g.scores[i], g.cut[i]
-        else:
-            tokens.append(hist[i, k, :count[i, k]].copy())
-            out_scores[i], out_cut[i] = scores[i, k], cut[i, k]
+            continue
+        seq, b = [], k
+        for s in range(len(origins) - 1, -1, -1):  # follow the back-pointers to the first step
+            if tokens_at[s][i, b] >= 0:
+                seq.append(tokens_at[s][i, b])
+            b = origins[s][i, b]
+        tokens.append(np.array(seq[::-1], dtype=np.int64))
+        out_scores[i], out_cut[i] = scores[i, k], cut[i, k]
     return Decoded(tokens, out_scores, out_cut)
 
 

@@ -28,12 +28,20 @@ def read_side(Z, what, allow_features):
     """``Z`` as ``(kind, items)``: ("text", str list), ("ids", int64 array list) or ("features", 2D array).
 
     Float 2D arrays and DataFrames are feature matrices (when
-    ``allow_features``); integer 2D arrays are 0-padded token ids.
+    ``allow_features``); integer 2D arrays are 0-padded token ids. Sets and
+    dicts are refused (no order to pair items by).
     """
     if isinstance(Z, str):
         raise TypeError(f"{what} is a single str; pass a list of strings (one per pair).")
     if isinstance(Z, (bytes, bytearray)):
         raise TypeError(f"{what} is bytes; decode it to str and pass a list of strings.")
+    if isinstance(Z, (set, frozenset, dict)):
+        raise TypeError(f"{what} is a {type(Z).__name__}, which has no order to pair sources with targets; "
+                        "pass a list.")
+    if isinstance(Z, np.ndarray) and Z.ndim == 1 and Z.dtype.kind in "iufb":
+        matrix = " or a 2D feature matrix (one row per pair)" if allow_features else ""
+        raise ValueError(f"{what} is a 1D array of numbers; pass a list of strings, a list of token-id "
+                         f"sequences{matrix}.")
     if _is_frame(Z) or (isinstance(Z, np.ndarray) and Z.ndim == 2 and Z.dtype.kind in "fb"):
         if not allow_features:
             raise TypeError(f"{what} is a numeric matrix; targets must be strings or token-id sequences.")
@@ -77,6 +85,8 @@ def read_side(Z, what, allow_features):
                             "arrays.")
         if a.size == 0:
             raise ValueError(f"sequence {i} of {what} is empty.")
+        if a.dtype.kind == "u" and int(a.max()) > np.iinfo(np.int64).max:
+            raise ValueError(f"sequence {i} of {what} holds the id {int(a.max())}, too large for a token id.")
         if a.min() < 1:
             raise ValueError(f"sequence {i} of {what} holds the id {int(a.min())}; token ids start at 1 "
                              "(0 is the padding id).")
@@ -147,6 +157,9 @@ class PairInput:
             raise ValueError(f"X holds {len(xs)} sources and y {len(ys)} targets; they must pair up.")
         self.source_kind_ = kx
         self.source_vectorizer_ = self.target_vectorizer_ = None
+        for stale in ("n_features_in_", "feature_names_in_"):
+            if hasattr(self, stale):
+                delattr(self, stale)
         if kx == "text":
             self.source_vectorizer_ = self._vectorizer(self.source_analyzer, False)
             src = self._check_tokens(self.source_vectorizer_.fit_transform(xs), "X")
@@ -156,6 +169,8 @@ class PairInput:
         else:
             src, self._source_vocab = xs, 0
             self.n_features_in_ = xs.shape[1]
+            if _is_frame(X) and all(isinstance(c, str) for c in X.columns):
+                self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         if ky == "text":
             self.target_vectorizer_ = self._vectorizer(self.target_analyzer, True)
             tgt = [s[1:] for s in self.target_vectorizer_.fit_transform(ys)]  # tokens + <eos>
@@ -171,7 +186,11 @@ class PairInput:
     def _batch(self, src, tgt=None):
         dt = np.dtype(self.coefs_flat_.dtype if hasattr(self, "coefs_flat_") else self.dtype)
         if self.source_kind_ == "features":
-            X = np.asarray(src, dtype=dt)[:, None, :]
+            with np.errstate(over="ignore"):
+                X = np.asarray(src, dtype=dt)[:, None, :]
+            if not np.isfinite(X).all():
+                raise ValueError(f"the features hold values too large for dtype={dt.name} (largest "
+                                 f"{np.abs(src).max():.3g}); scale them first (e.g. StandardScaler).")
             lengths = np.ones(X.shape[0], dtype=np.int64)
         else:
             block, lengths = pad_block(src)
@@ -188,6 +207,11 @@ class PairInput:
             if items.shape[1] != self.n_features_in_:
                 raise ValueError(f"{what} has {items.shape[1]} features, but the model was fitted with "
                                  f"{self.n_features_in_}.")
+            names = getattr(self, "feature_names_in_", None)
+            if names is not None and (not _is_frame(X) or list(X.columns) != list(names)):
+                raise ValueError(f"{what} must be a DataFrame with the fitted columns in the same order "
+                                 f"({list(names)[:5]}...); got "
+                                 f"{list(X.columns)[:5] if _is_frame(X) else type(X).__name__}.")
             return items
         if kind == "ids":
             for i, s in enumerate(items):

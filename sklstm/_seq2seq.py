@@ -239,11 +239,14 @@ def _log_softmax(z):
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
-def head_log_probs(spec, v, feat):
-    """Log-probabilities (float64, (n, V)) of the output layer on features ``feat`` (n, H)."""
+def head_log_probs(spec, v, feat, head_t=None):
+    """Log-probabilities (float64, (n, V)) of the output layer on features ``feat`` (n, H).
+
+    ``head_t``: the output weight already transposed (a decoding loop keeps it).
+    """
     logits = np.empty((feat.shape[0], spec.target_vocab), dtype=feat.dtype)
-    linear_forward(np.ascontiguousarray(feat), net.transposed(v["head.weight"]), v["head.bias"], logits,
-                   False)
+    linear_forward(np.ascontiguousarray(feat), net.transposed(v["head.weight"]) if head_t is None else head_t,
+                   v["head.bias"], logits, False)
     return _log_softmax(logits.astype(np.float64))
 
 

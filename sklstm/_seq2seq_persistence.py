@@ -26,7 +26,7 @@ def _vectorizer(est, state, analyzer, bos_eos):
 
 def restore(est, state, loop):
     """Set ``est``'s fitted attributes from its ``_persistent_state()`` output, checking everything first."""
-    optional = set(loop) | {"n_features_in_", "source_vectorizer", "target_vectorizer"}
+    optional = set(loop) | {"n_features_in_", "feature_names_in_", "source_vectorizer", "target_vectorizer"}
     if not _KEYS <= set(state) or set(state) - _KEYS - optional:
         raise ValueError("unexpected encoder-decoder state")
     spec = Seq2SeqSpec.from_dict(state["spec"])
@@ -38,7 +38,7 @@ def restore(est, state, loop):
     if kind not in ("text", "ids", "features") or (kind == "features") != spec.features:
         raise ValueError("bad source kind")
     mtl = state["max_target_length_"]
-    if isinstance(mtl, bool) or not isinstance(mtl, int) or mtl < 1:
+    if isinstance(mtl, bool) or not isinstance(mtl, int) or not 1 <= mtl < 1_000_000:
         raise ValueError("bad max_target_length_")
     for k, want in loop.items():
         if k not in state:
@@ -57,7 +57,11 @@ def restore(est, state, loop):
         n = state.get("n_features_in_")
         if isinstance(n, bool) or not isinstance(n, int) or n != spec.source_width:
             raise ValueError("n_features_in_ does not match the network")
-    elif "n_features_in_" in state:
+        names = state.get("feature_names_in_")
+        if names is not None and (not isinstance(names, np.ndarray) or names.shape != (n,)
+                                  or not all(isinstance(c, str) for c in names.tolist())):
+            raise ValueError("feature_names_in_ does not match n_features_in_")
+    elif "n_features_in_" in state or "feature_names_in_" in state:
         raise ValueError("n_features_in_ belongs to a feature-vector source only")
     src = tgt = None
     if ("source_vectorizer" in state) != (kind == "text"):
@@ -87,5 +91,10 @@ def restore(est, state, loop):
     est.source_vectorizer_, est.target_vectorizer_ = src, tgt
     est._source_vocab, est._target_vocab, est._bos, est._eos = (spec.source_vocab, spec.target_vocab,
                                                                 spec.bos, spec.eos)
+    for stale in ("n_features_in_", "feature_names_in_"):
+        if hasattr(est, stale):
+            delattr(est, stale)
     if kind == "features":
         est.n_features_in_ = state["n_features_in_"]
+        if state.get("feature_names_in_") is not None:
+            est.feature_names_in_ = state["feature_names_in_"]

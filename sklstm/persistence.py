@@ -20,7 +20,8 @@ destroys an earlier file.
 
 Scope: :class:`~sklstm.LSTMClassifier`, :class:`~sklstm.LSTMRegressor`,
 :class:`~sklstm.GRUClassifier`, :class:`~sklstm.GRURegressor`,
-:class:`~sklstm.LSTMLanguageModel`,
+:class:`~sklstm.LSTMLanguageModel`, :class:`~sklstm.LSTMSeq2Seq`,
+:class:`~sklstm.forecasting.LSTMForecaster`,
 :class:`~sklstm.preprocessing.SequenceScaler` and
 :class:`~sklstm.text.TextVectorizer` (not with a callable analyzer: the
 format stores no code). Whole pipelines: use joblib or skops.
@@ -158,7 +159,7 @@ def save(estimator, path) -> None:
     Parameters
     ----------
     estimator : LSTMClassifier, LSTMRegressor, GRUClassifier, GRURegressor, LSTMLanguageModel,
-        SequenceScaler or TextVectorizer
+        LSTMSeq2Seq, LSTMForecaster, SequenceScaler or TextVectorizer
     path : str or os.PathLike
         Target file; replaced only once the new file is completely written.
 

@@ -226,7 +226,7 @@ epsilon, rho, alpha
 
         Parameters
         ----------
-        X : list of str, list of 1D integer arrays, or array-like of shape (n_pairs, n_features)
+        X : list of str, list of 1D integer arrays, or a 2D float ndarray / DataFrame (n_pairs, n_features)
             Sources: texts, token ids, or one feature vector per pair.
         y : list of str or list of 1D integer arrays
             Targets.
@@ -252,6 +252,7 @@ epsilon, rho, alpha
             self.coefs_flat_ = writable(self.coefs_flat_)
         else:
             data = self._fit_sides(X, y)
+            self._fitted_text_settings = self._text_settings()
             self._initialize()
         self._train(data)
         return self
@@ -281,15 +282,21 @@ epsilon, rho, alpha
         now = {"hidden_layer_sizes": self._hidden_tuple(), "cell": self.cell,
                "bidirectional": bool(self.bidirectional) and not spec.features,
                "attention": bool(self.attention), "embedding_dim": int(self.embedding_dim),
-               "dtype": np.dtype(self.dtype), "solver": self.solver}
+               "dtype": np.dtype(self.dtype), "solver": self.solver, **self._text_settings()}
         was = {"hidden_layer_sizes": spec.hidden, "cell": spec.cell, "bidirectional": spec.bidirectional,
                "attention": spec.attention, "embedding_dim": spec.embedding_dim,
-               "dtype": self.coefs_flat_.dtype, "solver": self._optimizer.solver}
+               "dtype": self.coefs_flat_.dtype, "solver": self._optimizer.solver,
+               **getattr(self, "_fitted_text_settings", self._text_settings())}
         changed = [k for k in now if now[k] != was[k]]
         if changed:
             raise ValueError(f"{', '.join(changed)} changed since the network was fitted "
                              f"({was[changed[0]]!r} -> {now[changed[0]]!r}); warm_start continues the fitted "
                              "network. Set warm_start=False to train a new one.")
+
+    def _text_settings(self):
+        """The parameters the vocabularies were built with (a warm start keeps the vocabularies)."""
+        names = ("source_analyzer", "target_analyzer", "lowercase", "token_pattern", "max_features")
+        return {k: getattr(self, k) for k in names}
 
     def _train(self, data):
         state = LoopState.from_estimator(self)
@@ -358,7 +365,7 @@ epsilon, rho, alpha
 
         Parameters
         ----------
-        X : list of str, list of 1D integer arrays, or array-like of shape (n_pairs, n_features)
+        X : list of str, list of 1D integer arrays, or a 2D float ndarray / DataFrame (n_pairs, n_features)
         num_beams : int, default=1
             1 is greedy decoding. Beam search keeps the ``num_beams`` best
             hypotheses per step; it never returns an output that ranks below
@@ -401,6 +408,10 @@ epsilon, rho, alpha
     def score(self, X, y, sample_weight=None):
         """Exact-match accuracy of the greedy outputs: the share with exactly the target's tokens.
 
+        Outputs and targets are compared as token sequences, after the
+        target vectorizer's normalisation (``lowercase``); a token outside
+        the vocabulary (``<unk>``) on either side never matches.
+
         Parameters
         ----------
         X : sources, as in :meth:`fit`
@@ -421,7 +432,13 @@ epsilon, rho, alpha
         out = self._decode(X, 1, None, 1.0)
         if len(out.tokens) != len(tgt):
             raise ValueError("X and y must hold the same number of pairs.")
-        hits = np.array([np.array_equal(o, t[:-1]) for o, t in zip(out.tokens, tgt)], dtype=np.float64)
+        unk = 1 if self.target_vectorizer_ is not None else -1  # id targets have no <unk>
+        hits = np.array([np.array_equal(o, t[:-1]) and not (o == unk).any() for o, t in zip(out.tokens, tgt)],
+                        dtype=np.float64)
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.shape != hits.shape:
+                raise ValueError(f"sample_weight has shape {sample_weight.shape}; expected ({hits.size},).")
         return float(np.average(hits, weights=sample_weight))
 
     # ------------------------------------------------------------------ weights and persistence
@@ -465,6 +482,8 @@ epsilon, rho, alpha
         out.update({k: getattr(self, k) for k in _LOOP if hasattr(self, k)})
         if self.source_kind_ == "features":
             out["n_features_in_"] = int(self.n_features_in_)
+            if hasattr(self, "feature_names_in_"):
+                out["feature_names_in_"] = self.feature_names_in_
         for side in ("source", "target"):
             vec = getattr(self, f"{side}_vectorizer_")
             if vec is not None:

@@ -579,3 +579,115 @@ def test_hostile_files_are_refused_and_never_run_code(tmp_path, rng):
     # and the untouched files still load
     for path in good.values():
         assert isinstance(sklstm.load(path), LSTMSeq2Seq)
+
+
+# --------------------------------------------------------------------------- review findings
+def test_unk_never_counts_as_an_exact_match():
+    words = ["abc", "bca", "cab", "abb", "bcc"] * 6
+    model = _quiet_fit(LSTMSeq2Seq(max_features=2, **{**TINY, "max_iter": 2}), words,
+                       [w[::-1] for w in words])
+    vec = model.target_vectorizer_
+    assert vec.vocab_size_ == 6  # <pad> <unk> <bos> <eos> + 2 kept characters: one character is <unk>
+    unknown = next(c for c in "abc" if c not in vec.vocabulary_)
+    out = model.predict(["abc"])[0]
+    target = "z" + out[1:] if out.startswith("<unk>") else unknown * 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert model.score(["abc"], [target]) == 0.0
+
+
+def test_load_state_dict_checks_everything_before_copying():
+    model = _quiet_fit(LSTMSeq2Seq(**TINY), WORDS, REVERSED)
+    before = model.coefs_flat_.copy()
+    state = model.state_dict()
+    bad_shape = {**{k: v + 1 for k, v in state.items()}, "head.bias": np.zeros(1)}
+    with pytest.raises(ValueError, match="head.bias"):
+        model.load_state_dict(bad_shape)
+    np.testing.assert_array_equal(model.coefs_flat_, before)
+    with pytest.raises(ValueError, match="non-finite"):
+        model.load_state_dict({**state, "head.weight": np.full_like(state["head.weight"], np.nan)})
+    np.testing.assert_array_equal(model.coefs_flat_, before)
+
+
+def test_features_too_large_for_float32_and_unordered_or_1d_inputs():
+    rng = np.random.default_rng(0)
+    F = rng.normal(size=(12, 3))
+    model = _quiet_fit(LSTMSeq2Seq(**TINY), F, ["ab", "ba"] * 6)
+    with pytest.raises(ValueError, match="too large"):
+        model.predict(np.full((2, 3), 1e300))
+    with pytest.raises(TypeError, match="no order"):
+        LSTMSeq2Seq(**TINY).fit({"ab", "ba"}, ["a", "b"])
+    with pytest.raises(ValueError, match="1D array"):
+        model.predict(np.ones(3))
+    with pytest.raises(ValueError, match="too large for a token id"):
+        LSTMSeq2Seq(**TINY).fit([np.array([1, 2 ** 64 - 2], dtype=np.uint64)], [np.array([1])])
+    # refitted on text, the feature count is gone
+    model.set_params(max_iter=1)
+    _quiet_fit(model, WORDS, REVERSED)
+    assert not hasattr(model, "n_features_in_")
+
+
+def test_dataframe_feature_names_are_checked():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    F = pd.DataFrame(rng.normal(size=(12, 3)), columns=["x", "y", "z"])
+    model = _quiet_fit(LSTMSeq2Seq(**TINY), F, ["ab", "ba"] * 6)
+    assert list(model.feature_names_in_) == ["x", "y", "z"]
+    assert len(model.predict(F)) == 12
+    with pytest.raises(ValueError, match="same order"):
+        model.predict(F[["z", "y", "x"]])
+
+
+def test_warm_start_refuses_changed_text_settings():
+    model = _quiet_fit(LSTMSeq2Seq(warm_start=True, **TINY), WORDS, REVERSED)
+    model.set_params(lowercase=True)
+    with pytest.raises(ValueError, match="lowercase"):
+        _quiet_fit(model, WORDS, REVERSED)
+
+
+def test_length_penalty_never_overflows_and_beam_memory_follows_the_outputs():
+    model = _quiet_fit(LSTMSeq2Seq(**{**TINY, "max_iter": 6}), WORDS, REVERSED)
+    for lp in (5000.0, -5000.0, 0.0):
+        out = model.predict(["abba", "ab"], num_beams=2, length_penalty=lp)
+        assert all(isinstance(o, str) for o in out)
+    import tracemalloc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tracemalloc.start()
+        model.predict(["ab"], num_beams=3, max_new_tokens=10 ** 6)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peak < 50 * 2 ** 20  # not (beams x max_new_tokens) arrays
+
+
+def test_decoding_is_the_same_on_any_number_of_threads():
+    from sklstm._decoding import generate
+
+    model = _quiet_fit(LSTMSeq2Seq(attention=True, bidirectional=True, **{**TINY, "max_iter": 4}),
+                       WORDS, REVERSED)
+    data = model._batch(model._encode_sources(WORDS))
+    for beams in (1, 3):
+        one = generate(model._spec, model.coefs_flat_, data.X, data.lengths, 8, beams, n_threads=1,
+                       batch_size=4)
+        two = generate(model._spec, model.coefs_flat_, data.X, data.lengths, 8, beams, n_threads=2,
+                       batch_size=4)
+        assert all(np.array_equal(a, b) for a, b in zip(one.tokens, two.tokens))
+        np.testing.assert_array_equal(one.scores, two.scores)
+
+
+def test_beam_search_on_held_out_sources_never_ranks_below_greedy():
+    from sklstm._decoding import rank_key
+
+    train = ["abab", "bbaa", "aabb", "baba", "abba", "baab"] * 4
+    model = _quiet_fit(LSTMSeq2Seq(**{**TINY, "max_iter": 5}), train, [w[::-1] for w in train])
+    held_out = ["aaab", "bbba", "abbb", "baaa", "abaa", "bbab", "aaba", "babb"]
+    data = model._batch(model._encode_sources(held_out))
+    from sklstm._decoding import generate
+
+    for lp in (0.0, 1.0, 2.0):
+        g = generate(model._spec, model.coefs_flat_, data.X, data.lengths, 8, 1, lp)
+        b = generate(model._spec, model.coefs_flat_, data.X, data.lengths, 8, 3, lp)
+        gk = rank_key(g.scores, np.array([t.size for t in g.tokens]), lp)
+        bk = rank_key(b.scores, np.array([t.size for t in b.tokens]), lp)
+        assert np.all(bk >= gk - 1e-9), lp

@@ -20,7 +20,7 @@ from numbers import Integral
 import numpy as np
 
 __all__ = ["as_series_list", "as_covariates", "pad_inputs", "forecast_steps", "Seasonality", "windows",
-           "last_window", "unscale"]
+           "last_window", "unscale", "calibrate_intervals"]
 
 
 def as_series_list(y, name="y", log=False, min_length=1):
@@ -216,3 +216,40 @@ def forecast_steps(fh):
     if steps.ndim != 1 or steps.size == 0 or steps.dtype.kind not in "iu" or steps.min() < 1:
         raise ValueError(f"fh must be an integer >= 1 or a list of 1-based steps; got {fh!r}.")
     return np.unique(steps)
+
+
+def calibrate_intervals(out, y, quantiles):
+    """Conformalised quantile intervals (Romano et al. 2019) on held-out windows.
+
+    For each symmetric pair of levels ``(q, 1 - q)``, the score of a value is
+    how far it lies outside the pair's interval (negative inside); the
+    adjustment of each step is the ``ceil((n + 1) c) / n`` quantile of the
+    scores (``c = 1 - 2q``), so that the widened (or narrowed) interval
+    covers the held-out values at the nominal rate.
+
+    Parameters
+    ----------
+    out : ndarray of shape (n, steps, 1 + n_quantiles)
+        Point forecast and sorted quantiles, on the scaled axis.
+    y : ndarray of shape (n, steps)
+    quantiles : tuple of float
+
+    Returns
+    -------
+    adjust : dict
+        Coverage -> (steps,) array added to the upper and subtracted from the lower bound.
+    coverage : dict
+        Coverage -> the held-out coverage before and after, and the number of windows.
+    """
+    adjust, coverage = {}, {}
+    n = out.shape[0]
+    for j, lo in enumerate(quantiles):
+        k = next((i for i, v in enumerate(quantiles) if abs(v - (1.0 - lo)) < 1e-9), None)
+        if lo >= 0.5 or k is None:
+            continue
+        c = round(1.0 - 2 * lo, 10)
+        err = np.maximum(out[:, :, 1 + j] - y, y - out[:, :, 1 + k])  # (n, steps)
+        adjust[c] = np.quantile(err, min(1.0, np.ceil((n + 1) * c) / n), axis=0)
+        coverage[c] = {"held_out_before": float((err <= 0).mean()),
+                       "held_out_after": float((err <= adjust[c][None, :]).mean()), "n_windows": n}
+    return adjust, coverage

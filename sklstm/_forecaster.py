@@ -21,8 +21,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 
 from ._base import BaseRecurrent
-from ._forecast_data import (Seasonality, as_covariates, as_series_list, forecast_steps, last_window,
-                             pad_inputs, unscale, windows)
+from ._forecast_data import (Seasonality, as_covariates, as_series_list, calibrate_intervals, forecast_steps,
+                             last_window, pad_inputs, unscale, windows)
 from ._losses import PinballLoss
 from ._objectives import Batch, RecurrentObjective, TrainOptions, forward
 from ._optimizers import make_optimizer
@@ -69,6 +69,12 @@ class LSTMForecaster(BaseEstimator):
     quantiles : tuple of float or None, default=(0.05, 0.95)
         Quantile levels trained with the pinball loss next to the point
         forecast (``predict_quantiles``, ``predict_interval``).
+    future_covariates : bool, default=True
+        Covariates ``X`` are known in advance (calendar, planned
+        promotions): each window also reads those of its forecast steps, and
+        ``predict`` needs them. False: they are observed with the series
+        only (past-observed), windows read their history, and forecasts
+        reach the horizon at most.
     hidden_layer_sizes, cell, dropout, solver, learning_rate, learning_rate_init, alpha, batch_size, \
 max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         The network and its training, as in :class:`~sklstm.LSTMRegressor`.
@@ -116,16 +122,16 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         "log": ["boolean"],
         "deseasonalize": ["boolean"],
         "quantiles": ["array-like", None],
+        "future_covariates": ["boolean"],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
     }
 
     def __init__(self, *, horizon=1, window=None, seasonal_period=None, strategy="direct", scaling=True,
-                 log=False, deseasonalize=False, quantiles=(0.05, 0.95), hidden_layer_sizes=(32,),
-                 cell="lstm",
-                 dropout=0.0, solver="adam", learning_rate="constant", learning_rate_init=3e-3, alpha=0.0,
-                 batch_size=64, max_iter=50, shuffle=True, tol=1e-4, n_iter_no_change=10,
-                 early_stopping=False, verbose=False, clip_value=None, clip_norm=1.0, random_state=None,
-                 device="cpu", dtype="float32"):
+                 log=False, deseasonalize=False, quantiles=(0.05, 0.95), future_covariates=True,
+                 hidden_layer_sizes=(32,), cell="lstm", dropout=0.0, solver="adam", learning_rate="constant",
+                 learning_rate_init=3e-3, alpha=0.0, batch_size=64, max_iter=50, shuffle=True, tol=1e-4,
+                 n_iter_no_change=10, early_stopping=False, verbose=False, clip_value=None, clip_norm=1.0,
+                 random_state=None, device="cpu", dtype="float32"):
         self.horizon = horizon
         self.window = window
         self.seasonal_period = seasonal_period
@@ -134,6 +140,7 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         self.log = log
         self.deseasonalize = deseasonalize
         self.quantiles = quantiles
+        self.future_covariates = future_covariates
         self.hidden_layer_sizes = hidden_layer_sizes
         self.cell = cell
         self.dropout = dropout
@@ -230,11 +237,13 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
             held = self.early_stopping and t.size >= 2 * h + 1
             cut = t.size - h if held else t.size
             xs, ys, _ = windows(t[:cut], self._window(), h, self.log, self.scaling,
-                                None if c is None else c[:cut + (h if held else 0)])
+                                None if c is None else c[:cut + (h if held else 0)],
+                                self.future_covariates)
             train_x += xs
             train_y.append(ys)
             if held:
-                xs, ys, _ = windows(t, self._window(), h, self.log, self.scaling, c, last=1)
+                xs, ys, _ = windows(t, self._window(), h, self.log, self.scaling, c, self.future_covariates,
+                                    last=1)
                 val_x += xs
                 val_y.append(ys)
         if self.early_stopping and not val_x:
@@ -293,24 +302,8 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
 
     def _calibrate(self, batch):
         """Conformalised intervals: widen (or narrow) each symmetric pair to its held-out coverage."""
-        out = self._outputs(batch.X, batch.lengths)
-        q = self._quantiles()
-        coverage = {}
-        n = len(batch.lengths)
-        for j, lo in enumerate(q):
-            hi = 1.0 - lo
-            if lo >= 0.5 or hi not in q:
-                continue
-            k = q.index(hi)
-            c = round(hi - lo, 10)
-            err = np.maximum(out[:, :, 1 + j] - batch.y, batch.y - out[:, :, 1 + k])  # (n, steps)
-            level = min(1.0, np.ceil((n + 1) * c) / n)
-            adjust = np.quantile(err, level, axis=0)
-            before = float((err <= 0).mean())
-            after = float((err <= adjust[None, :]).mean())
-            self._interval_adjust[c] = adjust
-            coverage[c] = {"held_out_before": before, "held_out_after": after, "n_windows": n}
-        self.interval_coverage_ = coverage
+        self._interval_adjust, self.interval_coverage_ = calibrate_intervals(
+            self._outputs(batch.X, batch.lengths), batch.y, self._quantiles())
 
     # ------------------------------------------------------------------ predict
     def _check_fitted(self):
@@ -323,14 +316,15 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         if y is None:
             series, single = self.y_, self._single
             seasonal = self.seasonal_indices_
-            if self.n_covariates_:
+            cov = None
+            if self.n_covariates_ and not self.future_covariates:
+                cov = self.X_  # past-observed: the fitted (and updated) rows are all it reads
+            elif self.n_covariates_:
                 if X is None:
                     raise ValueError(f"this model reads covariates: pass X with the {needed} future rows of "
                                      "each series.")
                 fut = as_covariates(X, len(series), "X", [needed] * len(series))
                 cov = [np.concatenate([c, f]) for c, f in zip(self.X_, fut)]
-            else:
-                cov = None
         else:
             series, single = as_series_list(y, "y", self.log)
             seasonal = None
@@ -342,7 +336,8 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
                 if X is None:
                     raise ValueError("this model reads covariates: pass X with the rows of each new series "
                                      f"and {needed} future rows.")
-                cov = as_covariates(X, len(series), "X", [s.size + needed for s in series])
+                extra = needed if self.future_covariates else 0
+                cov = as_covariates(X, len(series), "X", [s.size + extra for s in series])
         return series, single, seasonal, cov
 
     def _forecast(self, fh, y, X, quantile_mode=False):
@@ -355,6 +350,9 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         if quantile_mode and need > self._step_count():
             raise ValueError(f"quantiles and intervals reach the trained horizon ({self._step_count()} "
                              f"steps) only; fh asks for step {need}.")
+        if self.n_covariates_ and not self.future_covariates and need > self._step_count():
+            raise ValueError(f"past-observed covariates (future_covariates=False) are unknown beyond the "
+                             f"horizon ({self._step_count()} steps); fh asks for step {need}.")
         series, single, seasonal, cov = self._series_for(y, X, need)
         results = []
         for i, s in enumerate(series):
@@ -370,7 +368,7 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         dt = self.coefs_flat_.dtype
         first = None
         while t.size < s.size + need:
-            fut = None if cov is None else cov[t.size:t.size + h]
+            fut = None if cov is None or not self.future_covariates else cov[t.size:t.size + h]
             if fut is not None and fut.shape[0] < h:
                 fut = np.concatenate([fut, np.repeat(fut[-1:], h - fut.shape[0], axis=0)])
             x, level = last_window(t, self._window(), self.log, self.scaling,

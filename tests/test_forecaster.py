@@ -239,3 +239,19 @@ def test_bad_fh_and_unfitted():
     for fh in (0, [0, 1], [1.5], "3"):
         with pytest.raises(ValueError, match="fh"):
             model.predict(fh=fh)
+
+
+def test_past_observed_covariates():
+    rng = np.random.default_rng(2)
+    n = 80
+    driver = rng.normal(size=n + 3)
+    y = 10 + np.r_[0.0, 2.0 * driver[:-1]][:n] + 0.05 * rng.standard_normal(n)  # y_t follows x_{t-1}
+    model = _fit(LSTMForecaster(horizon=1, window=4, hidden_layer_sizes=16, max_iter=80,
+                                learning_rate_init=0.01, quantiles=None, future_covariates=False,
+                                random_state=0), y, X=driver[:n, None])
+    f = model.predict(fh=1)  # no future covariates needed
+    assert abs(f[0] - (10 + 2.0 * driver[n - 1])) < 1.0, (f, 10 + 2.0 * driver[n - 1])
+    new = model.predict(fh=1, y=y[:40], X=driver[:40, None])  # a new series: its own rows only
+    assert abs(new[0] - (10 + 2.0 * driver[39])) < 1.0
+    with pytest.raises(ValueError, match="beyond the horizon"):
+        model.predict(fh=2)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ._losses import PinballLoss
 from ._spec import NetworkSpec
-from ._state import _restore_optimizer
+from ._state import _restore_optimizer, restore_rng
 
 __all__ = ["persistent_state", "restore_state"]
 
@@ -112,11 +112,7 @@ def restore_state(est, state) -> None:
             raise ValueError(f"{k} has type {type(state[k]).__name__}")
     optimizer = _restore_optimizer(_Solver(est._solver_params()), state["optimizer"], spec.n_params,
                                    flat.dtype)
-    rng = np.random.default_rng()
-    try:
-        rng.bit_generator.state = state["rng"]
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ValueError(f"bad random state ({exc})") from None
+    rng = restore_rng(state["rng"])
     for k in _LOOP:
         if k in state:
             setattr(est, k, state[k])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._seq2seq_spec import Seq2SeqSpec
-from ._state import _restore_optimizer
+from ._state import _restore_optimizer, restore_rng
 from ._vocabulary import BOS, EOS
 
 __all__ = ["restore"]
@@ -78,11 +78,7 @@ def restore(est, state, loop):
     elif (spec.bos, spec.eos) != (spec.target_vocab - 2, spec.target_vocab - 1):
         raise ValueError("token-id targets need <bos>/<eos> after the largest id")
     optimizer = _restore_optimizer(est, state["optimizer"], spec.n_params, flat.dtype)
-    rng = np.random.default_rng()
-    try:
-        rng.bit_generator.state = state["rng"]
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ValueError(f"bad random state ({exc})") from None
+    rng = restore_rng(state["rng"])
     for k in loop:
         if k in state:
             setattr(est, k, state[k])

@@ -17,7 +17,7 @@ from ._losses import LOSSES
 from ._spec import NetworkSpec
 from ._optimizers import SOLVERS, make_optimizer
 
-__all__ = ["SCHEMA", "persistent_state", "restore_state"]
+__all__ = ["SCHEMA", "persistent_state", "restore_state", "restore_rng"]
 
 #: attribute -> the type it must have on load
 SCHEMA = {
@@ -111,6 +111,16 @@ def _restore_optimizer(est, saved, n_params, dtype):
     return optimizer
 
 
+def restore_rng(saved):
+    """A ``numpy.random.Generator`` from a saved bit-generator state (ValueError when malformed)."""
+    rng = np.random.default_rng()
+    try:
+        rng.bit_generator.state = saved
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ValueError(f"bad random state ({exc})") from None
+    return rng
+
+
 def restore_state(est, state: dict) -> None:
     """Set ``est``'s fitted attributes from :func:`persistent_state`'s output, checking everything first."""
     if not state:
@@ -119,11 +129,7 @@ def restore_state(est, state: dict) -> None:
     spec = NetworkSpec.from_dict(state["_spec"])
     _check_params(state, spec)
     optimizer = _restore_optimizer(est, state["_optimizer"], spec.n_params, state["coefs_flat_"].dtype)
-    rng = np.random.default_rng()
-    try:
-        rng.bit_generator.state = state["_rng"]
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ValueError(f"bad random state ({exc})") from None
+    rng = restore_rng(state["_rng"])
     for k in ("loss_curve_", "validation_scores_"):
         v = state.get(k)
         if v is not None and not all(isinstance(x, (int, float)) for x in v):

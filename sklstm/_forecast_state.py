@@ -20,7 +20,7 @@ _LOOP = {"n_iter_": int, "t_": int, "loss_": float, "loss_curve_": list, "best_l
          "validation_scores_": (list, type(None)), "best_validation_score_": (float, type(None)),
          "_no_improvement_count": int, "_best_coefs": (np.ndarray, type(None)), "diverged_": bool}
 _KEYS = {"spec", "coefs_flat_", "optimizer", "rng", "y_", "X_", "seasonal_indices_", "single", "adjust",
-         "coverage"}
+         "coverage", "other_models"}
 
 
 def persistent_state(est) -> dict:
@@ -32,7 +32,8 @@ def persistent_state(est) -> dict:
            "rng": est._rng.bit_generator.state, "y_": list(est.y_),
            "X_": None if est.X_ is None else list(est.X_),
            "seasonal_indices_": None if est.seasonal_indices_ is None else list(est.seasonal_indices_),
-           "single": bool(est._single), "adjust": {repr(k): v for k, v in est._interval_adjust.items()},
+           "single": bool(est._single), "other_models": list(getattr(est, "_models", [None])[1:]),
+           "adjust": {repr(k): v for k, v in est._interval_adjust.items()},
            "coverage": None if est.interval_coverage_ is None else
            {repr(k): v for k, v in est.interval_coverage_.items()}}
     out.update({k: getattr(est, k) for k in _LOOP if hasattr(est, k)})
@@ -74,6 +75,11 @@ def restore_state(est, state) -> None:
     q = est._quantiles()
     if spec.n_outputs != steps * (1 + len(q)) or spec.bidirectional or spec.vocab_size:
         raise ValueError("the network does not match this forecaster's horizon, strategy and quantiles")
+    others = state["other_models"]
+    if not isinstance(others, list) or len(others) != est.n_models - 1 or not all(
+            isinstance(m, np.ndarray) and m.dtype == flat.dtype and m.shape == flat.shape
+            and np.isfinite(m).all() for m in others):
+        raise ValueError("the other models do not match n_models or the network")
     series = _arrays(state["y_"], "y_", 1)
     cov = None if state["X_"] is None else _arrays(state["X_"], "X_", 2, len(series))
     n_cov = 0 if cov is None else cov[0].shape[1]
@@ -117,6 +123,7 @@ def restore_state(est, state) -> None:
         if k in state:
             setattr(est, k, state[k])
     est._spec, est.coefs_flat_, est._optimizer, est._rng = spec, flat, optimizer, rng
+    est._models = [flat] + others
     est._loss_fn = PinballLoss(steps, q)
     est.y_, est.X_, est.seasonal_indices_, est._single = series, cov, seasonal, state["single"]
     est.n_series_, est.n_covariates_ = len(series), n_cov

@@ -255,3 +255,33 @@ def test_past_observed_covariates():
     assert abs(new[0] - (10 + 2.0 * driver[39])) < 1.0
     with pytest.raises(ValueError, match="beyond the horizon"):
         model.predict(fh=2)
+
+
+def test_n_models_average_the_outputs_of_networks_from_different_seeds(tmp_path):
+    from sklstm._objectives import forward
+
+    series = _series(4)
+    one = _fit(LSTMForecaster(horizon=3, quantiles=(0.1, 0.9), **TINY), series)
+    three = _fit(LSTMForecaster(horizon=3, quantiles=(0.1, 0.9), n_models=3, **TINY), series)
+    assert len(three._models) == 3 and three._models[0] is three.coefs_flat_
+    assert not np.array_equal(three._models[0], three._models[1])
+    x, level = _last_input(three, series[0])
+    want = np.mean([forward(three._spec, m, x, np.array([x.shape[1]])) for m in three._models], axis=0)
+    got = three._outputs(x, np.array([x.shape[1]]))
+    np.testing.assert_allclose(got[0, :, 0], want[0, :3], rtol=1e-6)
+    assert not np.allclose(three.predict()[0], one.predict()[0])
+    path = tmp_path / "three.sklstm"
+    sklstm.save(three, path)
+    back = sklstm.load(path)
+    for a, b in zip(back.predict(), three.predict()):
+        np.testing.assert_array_equal(a, b)
+    state = three._persistent_state()
+    with pytest.raises(ValueError, match="n_models"):
+        LSTMForecaster(horizon=3, quantiles=(0.1, 0.9), n_models=2, **TINY)._restore_state(state)
+
+
+def _last_input(model, s):
+    from sklstm._forecast_data import last_window
+
+    x, level = last_window(model._transform(s, None), model._window(), model.log, model.scaling)
+    return x[None].astype(model.coefs_flat_.dtype), level

@@ -176,7 +176,7 @@ def last_window(s, window, log, scaling, cov=None, cov_future=None):
     return _inputs(hist, level, log, past, cov_future, scaling), level
 
 
-def as_covariates(X, n_series, what, lengths=None):
+def as_covariates(X, n_series, what, lengths=None, n_columns=None):
     """Covariates as a list of finite (n_steps, n_covariates) arrays, one per series, rows checked."""
     if X is None:
         return None
@@ -191,6 +191,9 @@ def as_covariates(X, n_series, what, lengths=None):
             raise ValueError(f"covariates {i} of {what} must be a finite (n_steps, n_covariates) array.")
         if lengths is not None and a.shape[0] != lengths[i]:
             raise ValueError(f"covariates {i} of {what} have {a.shape[0]} rows; {lengths[i]} needed.")
+        if n_columns is not None and a.shape[1] != n_columns:
+            raise ValueError(f"covariates {i} of {what} have {a.shape[1]} column(s); the model was fitted "
+                             f"with {n_columns}.")
         out.append(a)
     return out
 
@@ -249,7 +252,7 @@ def calibrate_intervals(out, y, quantiles):
             continue
         c = round(1.0 - 2 * lo, 10)
         err = np.maximum(out[:, :, 1 + j] - y, y - out[:, :, 1 + k])  # (n, steps)
-        adjust[c] = np.quantile(err, min(1.0, np.ceil((n + 1) * c) / n), axis=0)
+        adjust[c] = np.quantile(err, min(1.0, np.ceil((n + 1) * c) / n), axis=0, method="higher")
         coverage[c] = {"held_out_before": float((err <= 0).mean()),
                        "held_out_after": float((err <= adjust[c][None, :]).mean()), "n_windows": n}
     return adjust, coverage

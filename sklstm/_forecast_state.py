@@ -128,3 +128,4 @@ def restore_state(est, state) -> None:
     est.y_, est.X_, est.seasonal_indices_, est._single = series, cov, seasonal, state["single"]
     est.n_series_, est.n_covariates_ = len(series), n_cov
     est._interval_adjust, est.interval_coverage_ = adjust, coverage
+    est._fitted_params = est._structure()

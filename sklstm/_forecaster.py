@@ -21,9 +21,10 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 
 from ._base import BaseRecurrent
+from ._forecast_intervals import IntervalMixin
 from ._forecast_state import persistent_state, restore_state
-from ._forecast_data import (Seasonality, as_covariates, as_series_list, calibrate_intervals, forecast_steps,
-                             last_window, pad_inputs, unscale, windows)
+from ._forecast_data import (Seasonality, as_covariates, as_series_list, forecast_steps, last_window,
+                             pad_inputs, unscale, windows)
 from ._losses import PinballLoss
 from ._objectives import Batch, RecurrentObjective, TrainOptions, forward
 from ._optimizers import make_optimizer
@@ -39,7 +40,7 @@ _SHARED = ("hidden_layer_sizes", "cell", "dropout", "solver", "learning_rate", "
            "verbose", "clip_value", "clip_norm", "dtype")
 
 
-class LSTMForecaster(BaseEstimator):
+class LSTMForecaster(IntervalMixin, BaseEstimator):
     """A global LSTM forecaster: one model over one or many series, point forecasts and intervals.
 
     Parameters
@@ -66,7 +67,9 @@ class LSTMForecaster(BaseEstimator):
     deseasonalize : bool, default=False
         Divide each series by its multiplicative seasonal indices (the M4
         competition's 90% autocorrelation test and classical decomposition;
-        needs ``seasonal_period``), forecast, then multiply back.
+        needs ``seasonal_period``), forecast, then multiply back. Series
+        shorter than ``3 * seasonal_period``, with a value <= 0 or failing
+        the test keep indices of 1 (also new series given to ``predict``).
     quantiles : tuple of float or None, default=(0.05, 0.95)
         Quantile levels trained with the pinball loss next to the point
         forecast (``predict_quantiles``, ``predict_interval``).
@@ -85,10 +88,15 @@ class LSTMForecaster(BaseEstimator):
 max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         The network and its training, as in :class:`~sklstm.LSTMRegressor`.
     early_stopping : bool, default=False
-        Hold out the last window of each series (its last ``horizon``
-        values as targets), stop on its mean absolute error and keep the best
-        weights; the intervals are then calibrated on it (conformalised
-        quantiles) and ``interval_coverage_`` reports their coverage there.
+        Hold out the last window of each series of at least ``2 * steps +
+        1`` values (its last ``steps`` values as targets; ``steps`` is the
+        horizon, or 1 for the recursive strategy), stop on its mean absolute
+        error and keep the best weights; the intervals are then calibrated on
+        it (conformalised quantiles). ``interval_coverage_`` reports the
+        coverage on those windows before and after: the "after" is in-sample
+        for the calibration, not an independent estimate. Without early
+        stopping the intervals are the raw quantiles (they under-cover when
+        the model overfits).
     random_state : int, RandomState instance or None, default=None
     verbose : bool, default=False
     device : {"cpu", "auto"}, default="cpu"
@@ -273,6 +281,7 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         self._interval_adjust = {}
         if validation is not None and self._quantiles():
             self._calibrate(validation.data)
+        self._fitted_params = self._structure()
         return self
 
     def _initialize(self, n_features, rs):
@@ -311,16 +320,26 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         out = self._outputs(batch.X, batch.lengths)
         return -float(np.abs(out[:, :, 0] - batch.y).mean())
 
-    def _calibrate(self, batch):
-        """Conformalised intervals: widen (or narrow) each symmetric pair to its held-out coverage."""
-        self._interval_adjust, self.interval_coverage_ = calibrate_intervals(
-            self._outputs(batch.X, batch.lengths), batch.y, self._quantiles())
-
-    # ------------------------------------------------------------------ predict
     def _check_fitted(self):
         if not hasattr(self, "coefs_flat_"):
             raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                                  "appropriate arguments before using this estimator.")
+        fitted = getattr(self, "_fitted_params", None)
+        now = self._structure()
+        changed = [] if fitted is None else [k for k in now if now[k] != fitted[k]]
+        if changed:
+            raise ValueError(f"{', '.join(changed)} changed since fit ({fitted[changed[0]]!r} -> "
+                             f"{now[changed[0]]!r}); the fitted network depends on them. Refit, or set them "
+                             "back.")
+
+    def _structure(self):
+        """The parameters the fitted network and its windows depend on (normalised for comparison)."""
+        keys = ("horizon", "window", "seasonal_period", "strategy", "scaling", "log", "deseasonalize",
+                "quantiles", "future_covariates", "n_models", "cell", "hidden_layer_sizes")
+        norm = {k: getattr(self, k) for k in keys}
+        for k in ("quantiles", "hidden_layer_sizes"):
+            norm[k] = None if norm[k] is None else tuple(np.atleast_1d(norm[k]).tolist())
+        return norm
 
     def _series_for(self, y, X, needed):
         """The series to forecast from (fitted or new), their transforms and covariates."""
@@ -329,12 +348,15 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
             seasonal = self.seasonal_indices_
             cov = None
             if self.n_covariates_ and not self.future_covariates:
+                if X is not None:
+                    raise ValueError("this model's covariates are past-observed (future_covariates=False): "
+                                     "it reads the fitted rows; pass new ones with update(y_new, X_new).")
                 cov = self.X_  # past-observed: the fitted (and updated) rows are all it reads
             elif self.n_covariates_:
                 if X is None:
                     raise ValueError(f"this model reads covariates: pass X with the {needed} future rows of "
                                      "each series.")
-                fut = as_covariates(X, len(series), "X", [needed] * len(series))
+                fut = as_covariates(X, len(series), "X", [needed] * len(series), self.n_covariates_)
                 cov = [np.concatenate([c, f]) for c, f in zip(self.X_, fut)]
         else:
             series, single = as_series_list(y, "y", self.log)
@@ -348,15 +370,17 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
                     raise ValueError("this model reads covariates: pass X with the rows of each new series "
                                      f"and {needed} future rows.")
                 extra = needed if self.future_covariates else 0
-                cov = as_covariates(X, len(series), "X", [s.size + extra for s in series])
+                cov = as_covariates(X, len(series), "X", [s.size + extra for s in series], self.n_covariates_)
+        if X is not None and not self.n_covariates_:
+            raise ValueError("this model was fitted without covariates; X must be None.")
         return series, single, seasonal, cov
 
     def _forecast(self, fh, y, X, quantile_mode=False):
         """Forecasts of every series for steps 1..max(fh), chaining blocks: (steps, single, results)."""
         self._check_fitted()
         steps = forecast_steps(fh)
-        if steps is None:
-            steps = np.arange(1, int(self.horizon) + 1)
+        if steps is None:  # the horizon (quantiles: the network's own steps, 1 for the recursive strategy)
+            steps = np.arange(1, (self._step_count() if quantile_mode else int(self.horizon)) + 1)
         need = int(steps.max())
         if quantile_mode and need > self._step_count():
             raise ValueError(f"quantiles and intervals reach the trained horizon ({self._step_count()} "
@@ -396,8 +420,9 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         Parameters
         ----------
         fh : int, list of int or None, default=None
-            An int: steps 1..fh; a list: those 1-based steps; None: the
-            trained horizon. Steps beyond the horizon chain blocks.
+            An int: steps 1..fh; a list: those 1-based steps (returned in
+            increasing order, each once); None: the trained horizon. Steps
+            beyond the horizon chain blocks.
         y : array-like or list of array-like, default=None
             New series to forecast from their ends (the fitted ones when None).
         X : covariates of the forecast steps (and of ``y``'s steps when given)
@@ -408,64 +433,6 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         """
         steps, single, results = self._forecast(fh, y, X)
         out = [point[steps - 1] for point, *_ in results]
-        return out[0] if single else out
-
-    def predict_quantiles(self, fh=None, alpha=None, y=None, X=None):
-        """Quantile forecasts from the pinball-loss head (within the trained horizon).
-
-        Parameters
-        ----------
-        fh : int, list of int or None, default=None
-        alpha : float, list of float or None, default=None
-            Levels among ``quantiles`` (None: all of them).
-        y, X : as in :meth:`predict`
-
-        Returns
-        -------
-        quantiles : ndarray of shape (n_steps, n_alpha), or a list of them
-        """
-        q = self._quantiles()
-        if not q:
-            raise ValueError("this model has no quantile head; fit it with quantiles=(0.05, 0.95) or others.")
-        levels = q if alpha is None else tuple(float(a) for a in np.atleast_1d(alpha))
-        missing = [a for a in levels if not any(abs(a - v) < 1e-12 for v in q)]
-        if missing:
-            raise ValueError(f"alpha {missing} not among the trained quantiles {q}.")
-        cols = [1 + min(range(len(q)), key=lambda j: abs(q[j] - a)) for a in levels]
-        steps, single, results = self._forecast(fh, y, X, quantile_mode=True)
-        out = []
-        for _, (o, level), start, seasonal in results:
-            vals = np.stack([self._inverse(unscale(o[:, c], level, self.log), seasonal, start) for c in cols],
-                            axis=1)
-            out.append(vals[steps - 1])
-        return out[0] if single else out
-
-    def predict_interval(self, fh=None, coverage=0.9, y=None, X=None):
-        """Prediction intervals from a symmetric pair of trained quantiles (calibrated with early stopping).
-
-        Parameters
-        ----------
-        fh : int, list of int or None, default=None
-        coverage : float, default=0.9
-            Needs the quantiles ``(1 - coverage) / 2`` and ``(1 + coverage) / 2``.
-        y, X : as in :meth:`predict`
-
-        Returns
-        -------
-        intervals : ndarray of shape (n_steps, 2) (lower, upper), or a list of them
-        """
-        q = self._quantiles()
-        lo, hi = (1 - coverage) / 2, (1 + coverage) / 2
-        js = [next((j for j, v in enumerate(q) if abs(v - a) < 1e-9), None) for a in (lo, hi)]
-        if None in js:
-            raise ValueError(f"coverage={coverage} needs the quantiles {lo:g} and {hi:g}; the model has {q}.")
-        adjust = self._interval_adjust.get(round(hi - lo, 10), 0.0)
-        steps, single, results = self._forecast(fh, y, X, quantile_mode=True)
-        out = []
-        for _, (o, level), start, seasonal in results:
-            lower = self._inverse(unscale(o[:, 1 + js[0]] - adjust, level, self.log), seasonal, start)
-            upper = self._inverse(unscale(o[:, 1 + js[1]] + adjust, level, self.log), seasonal, start)
-            out.append(np.stack([np.minimum(lower, upper), np.maximum(lower, upper)], axis=1)[steps - 1])
         return out[0] if single else out
 
     def update(self, y_new, X_new=None):
@@ -482,11 +449,17 @@ max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         self : LSTMForecaster
         """
         self._check_fitted()
+        if self._single and np.ndim(y_new) == 0:
+            y_new = [y_new]  # one new value of the one series
         new, _ = as_series_list(y_new, "y_new", self.log)
         if len(new) != self.n_series_:
             raise ValueError(f"y_new holds {len(new)} series; the model was fitted on {self.n_series_}.")
+        if (X_new is None) != (not self.n_covariates_):
+            why = "this model reads covariates: pass X_new with a row per new value." if X_new is None \
+                else "this model was fitted without covariates; X_new must be None."
+            raise ValueError(why)
         if self.n_covariates_:
-            cov = as_covariates(X_new, len(new), "X_new", [s.size for s in new])
+            cov = as_covariates(X_new, len(new), "X_new", [s.size for s in new], self.n_covariates_)
             self.X_ = [np.concatenate([a, b]) for a, b in zip(self.X_, cov)]
         self.y_ = [np.concatenate([a, b]) for a, b in zip(self.y_, new)]
         return self

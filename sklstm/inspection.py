@@ -185,21 +185,24 @@ class ForecastDisplay:
         return self
 
     @classmethod
-    def from_estimator(cls, estimator, y=None, fh=None, coverage=0.9, y_true=None, series=0, ax=None):
+    def from_estimator(cls, estimator, y=None, fh=None, coverage=0.9, y_true=None, series=0, X=None, ax=None):
         """Forecast with a fitted :class:`~sklstm.forecasting.LSTMForecaster` and plot it.
 
         Parameters
         ----------
         estimator : fitted LSTMForecaster
         y : array-like of shape (n_timesteps,) or None, default=None
-            A series to forecast from (None: fitted series number ``series``).
+            A series to forecast from (None: fitted series number ``series``,
+            forecast exactly as ``estimator.predict`` does).
         fh : int or None, default=None
             Steps 1..fh (None: the horizon).
         coverage : float or None, default=0.9
-            The interval to draw (None, or a model without quantiles: no band).
+            The interval to draw (None, or a model without quantiles, or
+            steps beyond the network's: no band).
         y_true : array-like of shape (fh,) or None, default=None
         series : int, default=0
             Which fitted series, when ``y`` is None.
+        X : covariates, as ``estimator.predict`` takes them (for every fitted series when ``y`` is None)
         ax : matplotlib Axes, default=None
 
         Returns
@@ -207,17 +210,28 @@ class ForecastDisplay:
         display : ForecastDisplay
         """
         check_is_fitted(estimator, "coefs_flat_")
+        fh = estimator.horizon if fh is None else fh
+        if isinstance(fh, bool) or not isinstance(fh, (int, np.integer)) or fh < 1:
+            raise ValueError(f"fh must be an integer >= 1 (the display draws steps 1..fh); got {fh!r}.")
+        fh = int(fh)
+        interval = None
+        want_band = coverage is not None and estimator._quantiles() and fh <= estimator._step_count()
         if y is None:
             if not 0 <= series < estimator.n_series_:
                 raise ValueError(f"series must be in [0, {estimator.n_series_}); got {series}.")
             history = estimator.y_[series]
+
+            def pick(out):
+                return out if estimator.n_series_ == 1 else out[series]
+
+            forecast = pick(estimator.predict(fh=fh, X=X))
+            if want_band:
+                interval = pick(estimator.predict_interval(fh=fh, coverage=coverage, X=X))
         else:
             history = np.asarray(y, dtype=float)
-        fh = estimator.horizon if fh is None else int(fh)
-        forecast = estimator.predict(fh=fh, y=history)
-        interval = None
-        if coverage is not None and estimator._quantiles() and fh <= estimator._step_count():
-            interval = estimator.predict_interval(fh=fh, coverage=coverage, y=history)
+            forecast = estimator.predict(fh=fh, y=history, X=X)
+            if want_band:
+                interval = estimator.predict_interval(fh=fh, coverage=coverage, y=history, X=X)
         return cls(history, forecast, interval, y_true, coverage, type(estimator).__name__).plot(ax=ax)
 
 

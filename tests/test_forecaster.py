@@ -285,3 +285,60 @@ def _last_input(model, s):
 
     x, level = last_window(model._transform(s, None), model._window(), model.log, model.scaling)
     return x[None].astype(model.coefs_flat_.dtype), level
+
+
+def test_covariate_columns_are_checked_on_every_path():
+    rng = np.random.default_rng(3)
+    y = 10 + rng.normal(size=40)
+    X2 = rng.normal(size=(40, 2))
+    model = _fit(LSTMForecaster(horizon=2, window=5, quantiles=None, **TINY), y, X=X2)
+    for bad in (rng.normal(size=(2, 3)), rng.normal(size=(2, 1))):
+        with pytest.raises(ValueError, match="column"):
+            model.predict(fh=2, X=bad)
+    with pytest.raises(ValueError, match="column"):
+        model.predict(fh=2, y=y[:10], X=rng.normal(size=(12, 3)))
+    with pytest.raises(ValueError, match="column"):
+        model.update(np.ones(2), X_new=rng.normal(size=(2, 1)))
+    with pytest.raises(ValueError, match="X_new"):
+        model.update(np.ones(2))
+    plain = _fit(LSTMForecaster(horizon=2, quantiles=None, **TINY), y)
+    with pytest.raises(ValueError, match="without covariates"):
+        plain.predict(fh=2, X=X2[:2])
+    with pytest.raises(ValueError, match="without covariates"):
+        plain.update(np.ones(2), X_new=X2[:2])
+    plain.update(11.0)  # one new value of the one series
+    assert plain.y_[0].size == 41
+
+
+def test_parameters_changed_after_fit_are_refused():
+    model = _fit(LSTMForecaster(horizon=3, quantiles=(0.05, 0.95), **TINY), _series(2))
+    for change in ({"quantiles": (0.1, 0.9)}, {"log": True}, {"window": 3}, {"horizon": 5},
+                   {"strategy": "recursive"}):
+        model.set_params(**change)
+        with pytest.raises(ValueError, match="changed since fit"):
+            model.predict()
+        model.set_params(horizon=3, quantiles=[0.05, 0.95], log=False, window=None, strategy="direct")
+    assert len(model.predict()) == 2  # set back (a list equal to the tuple): accepted
+    model.set_params(max_iter=7)  # training parameters do not change the fitted network
+    model.predict()
+
+
+def test_recursive_strategy_has_intervals_for_its_one_step_and_unfitted_is_clear():
+    from sklearn.exceptions import NotFittedError
+
+    model = _fit(LSTMForecaster(horizon=4, strategy="recursive", **TINY), _series(1)[0])
+    assert model.predict_interval().shape == (1, 2)
+    assert model.predict_quantiles().shape == (1, 2)
+    with pytest.raises(ValueError, match="trained horizon"):
+        model.predict_interval(fh=2)
+    for method in ("predict_interval", "predict_quantiles", "predict"):
+        with pytest.raises(NotFittedError):
+            getattr(LSTMForecaster(), method)()
+
+
+def test_calibrated_quantiles_move_with_the_interval():
+    model = _fit(LSTMForecaster(horizon=2, quantiles=(0.1, 0.9), early_stopping=True, **TINY), _series(6))
+    qs = model.predict_quantiles(fh=2)
+    iv = model.predict_interval(fh=2, coverage=0.8)
+    for q, i in zip(qs, iv):
+        np.testing.assert_allclose(np.sort(q, axis=1), i, rtol=1e-12)

@@ -81,9 +81,10 @@ class LSTMForecaster(IntervalMixin, BaseEstimator):
         reach the horizon at most.
     n_models : int, default=1
         Networks trained from different seeds whose outputs are averaged
-        (on M3 monthly, 3 models lower sMAPE from 13.88 to 13.78 for three
-        times the fit; ``benchmarks/RESULTS.md``). The training record
-        (``loss_curve_``, ...) is the first model's.
+        (on M3 monthly, 3 models: sMAPE 13.73, where single networks give
+        13.76-14.10 by seed, for three times the fit;
+        ``benchmarks/RESULTS.md``). The training record (``loss_curve_``,
+        ...) is the first model's.
     hidden_layer_sizes, cell, dropout, solver, learning_rate, learning_rate_init, alpha, batch_size, \
 max_iter, shuffle, tol, n_iter_no_change, clip_value, clip_norm, dtype
         The network and its training, as in :class:`~sklstm.LSTMRegressor`.

@@ -11,14 +11,10 @@ import numpy as np
 
 from ._losses import PinballLoss
 from ._spec import NetworkSpec
-from ._state import _restore_optimizer, restore_rng
+from ._state import LOOP_SCHEMA, _restore_optimizer, check_loop_attributes, loop_attributes, restore_rng
 
 __all__ = ["persistent_state", "restore_state"]
 
-#: the loop's attributes and their types
-_LOOP = {"n_iter_": int, "t_": int, "loss_": float, "loss_curve_": list, "best_loss_": float,
-         "validation_scores_": (list, type(None)), "best_validation_score_": (float, type(None)),
-         "_no_improvement_count": int, "_best_coefs": (np.ndarray, type(None)), "diverged_": bool}
 _KEYS = {"spec", "coefs_flat_", "optimizer", "rng", "y_", "X_", "seasonal_indices_", "single", "adjust",
          "coverage", "other_models"}
 
@@ -36,7 +32,7 @@ def persistent_state(est) -> dict:
            "adjust": {repr(k): v for k, v in est._interval_adjust.items()},
            "coverage": None if est.interval_coverage_ is None else
            {repr(k): v for k, v in est.interval_coverage_.items()}}
-    out.update({k: getattr(est, k) for k in _LOOP if hasattr(est, k)})
+    out.update(loop_attributes(est))
     return out
 
 
@@ -64,7 +60,7 @@ def restore_state(est, state) -> None:
     """Inverse of :func:`persistent_state`, checking everything before setting anything."""
     if not state:
         return
-    if not _KEYS <= set(state) or set(state) - _KEYS - set(_LOOP):
+    if not _KEYS <= set(state) or set(state) - _KEYS - set(LOOP_SCHEMA):
         raise ValueError("unexpected forecaster state")
     spec = NetworkSpec.from_dict(state["spec"])
     flat = state["coefs_flat_"]
@@ -112,14 +108,11 @@ def restore_state(est, state) -> None:
             if not isinstance(v, dict) or not all(isinstance(x, (int, float)) for x in v.values()):
                 raise ValueError("bad interval coverage")
             coverage[float(k)] = v
-    for k, want in _LOOP.items():
-        number = want is float and isinstance(state.get(k), int) and not isinstance(state.get(k), bool)
-        if k in state and not isinstance(state[k], want) and not number:
-            raise ValueError(f"{k} has type {type(state[k]).__name__}")
+    check_loop_attributes(state, flat)
     optimizer = _restore_optimizer(_Solver(est._solver_params()), state["optimizer"], spec.n_params,
                                    flat.dtype)
     rng = restore_rng(state["rng"])
-    for k in _LOOP:
+    for k in LOOP_SCHEMA:
         if k in state:
             setattr(est, k, state[k])
     est._spec, est.coefs_flat_, est._optimizer, est._rng = spec, flat, optimizer, rng

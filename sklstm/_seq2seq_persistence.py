@@ -1,4 +1,4 @@
-"""Restoring a saved :class:`sklstm.LSTMSeq2Seq` (used by :mod:`sklstm.persistence`).
+"""Saving and restoring a fitted :class:`sklstm.LSTMSeq2Seq` (used by :mod:`sklstm.persistence`).
 
 Every type, shape and id is checked against the architecture before any
 attribute is set, so a malformed or hostile file is refused with a
@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from ._seq2seq_spec import Seq2SeqSpec
-from ._state import _restore_optimizer, restore_rng
+from ._state import LOOP_SCHEMA, _restore_optimizer, check_loop_attributes, loop_attributes, restore_rng
 from ._vocabulary import BOS, EOS
 
-__all__ = ["restore"]
+__all__ = ["persistent_state", "restore"]
 
 _KEYS = {"spec", "coefs_flat_", "source_kind_", "max_target_length_", "optimizer", "rng"}
 
@@ -24,9 +24,31 @@ def _vectorizer(est, state, analyzer, bos_eos):
     return vec
 
 
-def restore(est, state, loop):
+def persistent_state(est) -> dict:
+    """The fitted state of an ``LSTMSeq2Seq`` as plain values and arrays ({} when unfitted)."""
+    if not hasattr(est, "coefs_flat_"):
+        return {}
+    out = {"spec": est._spec.to_dict(), "coefs_flat_": est.coefs_flat_, "source_kind_": est.source_kind_,
+           "max_target_length_": int(est.max_target_length_),
+           "optimizer": {"kind": est._optimizer.solver, "state": est._optimizer.state()},
+           "rng": est._rng.bit_generator.state, **loop_attributes(est)}
+    if est.source_kind_ == "features":
+        out["n_features_in_"] = int(est.n_features_in_)
+        if hasattr(est, "feature_names_in_"):
+            out["feature_names_in_"] = est.feature_names_in_
+    for side in ("source", "target"):
+        vec = getattr(est, f"{side}_vectorizer_")
+        if vec is not None:
+            out[f"{side}_vectorizer"] = vec._persistent_state()
+    return out
+
+
+def restore(est, state):
     """Set ``est``'s fitted attributes from its ``_persistent_state()`` output, checking everything first."""
-    optional = set(loop) | {"n_features_in_", "feature_names_in_", "source_vectorizer", "target_vectorizer"}
+    if not state:
+        return
+    optional = set(LOOP_SCHEMA) | {"n_features_in_", "feature_names_in_", "source_vectorizer",
+                                   "target_vectorizer"}
     if not _KEYS <= set(state) or set(state) - _KEYS - optional:
         raise ValueError("unexpected encoder-decoder state")
     spec = Seq2SeqSpec.from_dict(state["spec"])
@@ -40,19 +62,7 @@ def restore(est, state, loop):
     mtl = state["max_target_length_"]
     if isinstance(mtl, bool) or not isinstance(mtl, int) or not 1 <= mtl < 1_000_000:
         raise ValueError("bad max_target_length_")
-    for k, want in loop.items():
-        if k not in state:
-            continue
-        v = state[k]
-        if want is float and isinstance(v, int) and not isinstance(v, bool):
-            v = state[k] = float(v)
-        if (want is int and isinstance(v, bool)) or not isinstance(v, want):
-            raise ValueError(f"{k} has type {type(v).__name__}")
-        if isinstance(v, list) and not all(isinstance(x, (int, float)) and not isinstance(x, bool)
-                                           for x in v):
-            raise ValueError(f"{k} must hold numbers")
-        if isinstance(v, np.ndarray) and (v.dtype != flat.dtype or v.shape != flat.shape):
-            raise ValueError(f"{k} does not match coefs_flat_")
+    check_loop_attributes(state, flat)
     if kind == "features":
         n = state.get("n_features_in_")
         if isinstance(n, bool) or not isinstance(n, int) or n != spec.source_width:
@@ -79,7 +89,7 @@ def restore(est, state, loop):
         raise ValueError("token-id targets need <bos>/<eos> after the largest id")
     optimizer = _restore_optimizer(est, state["optimizer"], spec.n_params, flat.dtype)
     rng = restore_rng(state["rng"])
-    for k in loop:
+    for k in LOOP_SCHEMA:
         if k in state:
             setattr(est, k, state[k])
     est._spec, est.coefs_flat_, est._optimizer, est._rng = spec, flat, optimizer, rng

@@ -17,7 +17,8 @@ from ._losses import LOSSES
 from ._spec import NetworkSpec
 from ._optimizers import SOLVERS, make_optimizer
 
-__all__ = ["SCHEMA", "persistent_state", "restore_state", "restore_rng"]
+__all__ = ["SCHEMA", "LOOP_SCHEMA", "persistent_state", "restore_state", "restore_rng", "loop_attributes",
+           "check_loop_attributes"]
 
 #: attribute -> the type it must have on load
 SCHEMA = {
@@ -109,6 +110,34 @@ def _restore_optimizer(est, saved, n_params, dtype):
             raise ValueError(f"optimizer field {k} has type {type(v).__name__}")
     optimizer.set_state(saved["state"])
     return optimizer
+
+
+#: the training loop's fitted attributes (``LoopState.publish``), saved by every schema
+LOOP_SCHEMA = {k: SCHEMA[k] for k in ("n_iter_", "t_", "loss_", "loss_curve_", "best_loss_",
+                                      "validation_scores_", "best_validation_score_", "_no_improvement_count",
+                                      "_best_coefs", "diverged_")}
+
+
+def loop_attributes(est) -> dict:
+    """The training loop's fitted attributes of ``est`` (those it has)."""
+    return {k: getattr(est, k) for k in LOOP_SCHEMA if hasattr(est, k)}
+
+
+def check_loop_attributes(state, flat) -> None:
+    """Check (in place: ints read as floats where floats are due) the loop attributes saved in ``state``."""
+    for k, want in LOOP_SCHEMA.items():
+        if k not in state:
+            continue
+        v = state[k]
+        if want is float and isinstance(v, int) and not isinstance(v, bool):
+            v = state[k] = float(v)
+        if (want is int and isinstance(v, bool)) or not isinstance(v, want):
+            raise ValueError(f"{k} has type {type(v).__name__}")
+        if isinstance(v, list) and not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                           for x in v):
+            raise ValueError(f"{k} must hold numbers")
+        if isinstance(v, np.ndarray) and (v.dtype != flat.dtype or v.shape != flat.shape):
+            raise ValueError(f"{k} does not match coefs_flat_")
 
 
 def restore_rng(saved):

@@ -23,6 +23,7 @@ from ._objectives import Batch, TrainOptions
 from ._optimizers import make_optimizer
 from ._pairs import PairInput
 from ._seq2seq import Seq2SeqObjective, log_likelihoods
+from ._seq2seq_persistence import persistent_state, restore
 from ._seq2seq_spec import Seq2SeqSpec
 from ._sequences import writable
 from ._sklearn_compat import Interval, StrOptions
@@ -37,10 +38,6 @@ _SHARED = ("hidden_layer_sizes", "cell", "bidirectional", "dropout", "solver", "
            "rho", "alpha", "batch_size", "max_iter", "shuffle", "random_state", "tol", "n_iter_no_change",
            "early_stopping", "validation_fraction", "warm_start", "verbose", "clip_value", "clip_norm",
            "dtype")
-#: the loop's attributes, saved and restored with the network
-_LOOP = {"n_iter_": int, "t_": int, "loss_": float, "loss_curve_": list, "best_loss_": float,
-         "validation_scores_": (list, type(None)), "best_validation_score_": (float, type(None)),
-         "_no_improvement_count": int, "_best_coefs": (np.ndarray, type(None)), "diverged_": bool}
 
 
 class LSTMSeq2Seq(PairInput, BaseEstimator):
@@ -472,30 +469,10 @@ epsilon, rho, alpha
         return BaseRecurrent.load_state_dict(self, state)
 
     def _persistent_state(self) -> dict:
-        if not hasattr(self, "coefs_flat_"):
-            return {}
-        out = {"spec": self._spec.to_dict(), "coefs_flat_": self.coefs_flat_,
-               "source_kind_": self.source_kind_,
-               "max_target_length_": int(self.max_target_length_),
-               "optimizer": {"kind": self._optimizer.solver, "state": self._optimizer.state()},
-               "rng": self._rng.bit_generator.state}
-        out.update({k: getattr(self, k) for k in _LOOP if hasattr(self, k)})
-        if self.source_kind_ == "features":
-            out["n_features_in_"] = int(self.n_features_in_)
-            if hasattr(self, "feature_names_in_"):
-                out["feature_names_in_"] = self.feature_names_in_
-        for side in ("source", "target"):
-            vec = getattr(self, f"{side}_vectorizer_")
-            if vec is not None:
-                out[f"{side}_vectorizer"] = vec._persistent_state()
-        return out
+        return persistent_state(self)
 
     def _restore_state(self, state: dict) -> None:
-        if not state:
-            return
-        from ._seq2seq_persistence import restore
-
-        restore(self, state, _LOOP)
+        restore(self, state)
 
 
 def _looks_like_features(X):

@@ -36,16 +36,6 @@ def persistent_state(est) -> dict:
     return out
 
 
-class _Solver:
-    """What ``_restore_optimizer`` reads of an estimator: its parameters, the solvers' all present."""
-
-    def __init__(self, params):
-        self.params = params
-
-    def get_params(self, deep=False):
-        return self.params
-
-
 def _arrays(items, what, ndim, n=None):
     if not isinstance(items, list) or not items or (n is not None and len(items) != n):
         raise ValueError(f"{what} must be a list of one array per series")
@@ -109,7 +99,7 @@ def restore_state(est, state) -> None:
                 raise ValueError("bad interval coverage")
             coverage[float(k)] = v
     check_loop_attributes(state, flat)
-    optimizer = _restore_optimizer(_Solver(est._solver_params()), state["optimizer"], spec.n_params,
+    optimizer = _restore_optimizer(est._solver_params(), state["optimizer"], spec.n_params,
                                    flat.dtype)
     rng = restore_rng(state["rng"])
     for k in LOOP_SCHEMA:

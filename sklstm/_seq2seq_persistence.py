@@ -87,7 +87,7 @@ def restore(est, state):
             raise ValueError("the target vocabulary does not match the network")
     elif (spec.bos, spec.eos) != (spec.target_vocab - 2, spec.target_vocab - 1):
         raise ValueError("token-id targets need <bos>/<eos> after the largest id")
-    optimizer = _restore_optimizer(est, state["optimizer"], spec.n_params, flat.dtype)
+    optimizer = _restore_optimizer(est.get_params(deep=False), state["optimizer"], spec.n_params, flat.dtype)
     rng = restore_rng(state["rng"])
     for k in LOOP_SCHEMA:
         if k in state:

@@ -89,13 +89,14 @@ def _check_params(state, spec):
         raise ValueError("_best_coefs does not match coefs_flat_")
 
 
-def _restore_optimizer(est, saved, n_params, dtype):
+def _restore_optimizer(params, saved, n_params, dtype):
+    """The optimizer saved as ``saved``, built from the estimator parameters ``params`` and checked."""
     if set(saved) != {"kind", "state"} or not isinstance(saved["state"], dict):
         raise ValueError("malformed optimizer state")
     kind = _LEGACY_KINDS.get(saved["kind"], saved["kind"])
     if kind not in SOLVERS:
         raise ValueError("malformed optimizer state")
-    optimizer = make_optimizer(est.get_params(deep=False), n_params, dtype)
+    optimizer = make_optimizer(params, n_params, dtype)
     if optimizer.solver != kind:
         raise ValueError("optimizer state does not match the solver parameter")
     current = optimizer.state()
@@ -157,7 +158,8 @@ def restore_state(est, state: dict) -> None:
     _check_types(state)
     spec = NetworkSpec.from_dict(state["_spec"])
     _check_params(state, spec)
-    optimizer = _restore_optimizer(est, state["_optimizer"], spec.n_params, state["coefs_flat_"].dtype)
+    optimizer = _restore_optimizer(est.get_params(deep=False), state["_optimizer"], spec.n_params,
+                                   state["coefs_flat_"].dtype)
     rng = restore_rng(state["_rng"])
     for k in ("loss_curve_", "validation_scores_"):
         v = state.get(k)

@@ -8,6 +8,15 @@ from sklearn.utils.validation import check_is_fitted
 __all__ = ["LossCurveDisplay", "ForecastDisplay", "input_gradient_norms"]
 
 
+def _axes(ax, display):
+    """``ax``, or the axes of a new figure; a clear ImportError naming ``display`` without matplotlib."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(f"{display} needs matplotlib: pip install sklstm[plot]") from exc
+    return plt.subplots()[1] if ax is None else ax
+
+
 class LossCurveDisplay:
     """Training loss (and validation score) per epoch, in the style of sklearn's Display objects.
 
@@ -54,12 +63,7 @@ class LossCurveDisplay:
         -------
         display : LossCurveDisplay
         """
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("LossCurveDisplay needs matplotlib: pip install sklstm[plot]") from exc
-        if ax is None:
-            _, ax = plt.subplots()
+        ax = _axes(ax, "LossCurveDisplay")
         epochs = np.arange(1, len(self.loss_curve) + 1)
         (self.line_,) = ax.plot(epochs, self.loss_curve, color="C0", label="training loss")
         ax.set_xlabel("epoch")
@@ -155,12 +159,7 @@ class ForecastDisplay:
         -------
         display : ForecastDisplay
         """
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("ForecastDisplay needs matplotlib: pip install sklstm[plot]") from exc
-        if ax is None:
-            _, ax = plt.subplots()
+        ax = _axes(ax, "ForecastDisplay")
         n = self.history.size
         past = np.arange(n)
         future = np.arange(n, n + self.forecast.size)

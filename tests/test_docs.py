@@ -2,6 +2,7 @@
 
 import doctest
 import importlib
+import importlib.util
 import inspect
 import warnings
 
@@ -15,10 +16,12 @@ MODULES = {"sklstm._classifier": 9, "sklstm._regressor": 9, "sklstm._features": 
            "sklstm.preprocessing": 5, "sklstm.persistence": 7, "sklstm.datasets": 15,
            "sklstm.forecasting": 11, "sklstm.inspection": 5, "sklstm._precompile": 1, "sklstm.text": 5,
            "sklstm.language_model": 5, "sklstm._ngram": 6, "sklstm._generated_text": 8,
-           "sklstm.seq2seq": 4, "sklstm._forecaster": 5}
+           "sklstm.seq2seq": 4, "sklstm._forecaster": 5, "sklstm.onnx": 2}
+#: modules whose examples need an optional extra: skipped without it
+OPTIONAL = {"sklstm.onnx": ("skl2onnx", "onnxruntime"), "sklstm._onnx_converters": ("skl2onnx",)}
 PUBLIC = ["sklstm", "sklstm.preprocessing", "sklstm.datasets", "sklstm.forecasting", "sklstm.inspection",
           "sklstm.persistence", "sklstm.exceptions", "sklstm.text", "sklstm.language_model",
-          "sklstm.seq2seq"]
+          "sklstm.seq2seq", "sklstm.onnx"]
 
 
 def _public_objects():
@@ -44,6 +47,8 @@ def test_public_objects_have_numpydoc(qualname, obj):
 
 @pytest.mark.parametrize("modname", sorted(MODULES))
 def test_docstring_examples_run(modname):
+    for extra in OPTIONAL.get(modname, ()):
+        pytest.importorskip(extra)
     mod = importlib.import_module(modname)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -57,6 +62,8 @@ def test_every_public_module_with_examples_is_doctested():
     import pkgutil
 
     for info in pkgutil.iter_modules(sklstm.__path__):
+        if any(importlib.util.find_spec(m) is None for m in OPTIONAL.get(f"sklstm.{info.name}", ())):
+            continue
         mod = importlib.import_module(f"sklstm.{info.name}")
         finder = doctest.DocTestFinder()
         n = sum(len(t.examples) for t in finder.find(mod) if t.examples)

@@ -268,3 +268,29 @@ def test_missing_extra_gives_a_clear_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "skl2onnx", None)
     with pytest.raises(ImportError, match=r'pip install "sklstm\[onnx\]"'):
         mod.to_onnx(LSTMRegressor())
+
+
+def test_forget_gate_bias_gives_exactly_one_in_onnxruntime():
+    """The 1997 cell's carousel c_t = c_{t-1} + i*g is exact: onnxruntime's sigmoid(_FORGET_ONE) is 1.0."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from sklstm._onnx_graph import _FORGET_ONE
+
+    H = 4
+    W, R = np.zeros((1, 4 * H, 1), np.float32), np.zeros((1, 4 * H, H), np.float32)
+    B = np.zeros((1, 8 * H), np.float32)
+    B[0, :H] = B[0, 2 * H:3 * H] = _FORGET_ONE  # input and forget gates at sigmoid(1e4)
+    B[0, 3 * H:4 * H] = [0.3, -0.7, 1.1, 0.05]
+    graph = helper.make_graph(
+        [helper.make_node("LSTM", ["x", "W", "R", "B"], ["Y", "Yh", "Yc"], hidden_size=H)], "carousel",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, None, 1])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [None] * k) for n, k in (("Y", 4), ("Yh", 3),
+                                                                                      ("Yc", 3))],
+        [numpy_helper.from_array(a, n) for a, n in ((W, "W"), (R, "R"), (B, "B"))])
+    sess = _session(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+    g = sess.run(None, {"x": np.zeros((1, 1, 1), np.float32)})[2][0, 0]
+    c = sess.run(None, {"x": np.zeros((1000, 1, 1), np.float32)})[2][0, 0]
+    acc = np.zeros(H, np.float32)
+    for _ in range(1000):
+        acc = acc + g
+    np.testing.assert_array_equal(c, acc)  # f == 1 and i == 1 exactly, every step

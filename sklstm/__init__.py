@@ -4,6 +4,7 @@ import importlib
 from importlib.metadata import PackageNotFoundError, version
 
 from ._streaming import StreamingPredictor
+from ._chunks import partial_fit_chunks
 from ._classifier import GRUClassifier, LSTMClassifier
 from ._features import RecurrentFeatures
 from .language_model import LSTMLanguageModel
@@ -19,11 +20,11 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = ["LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor", "LSTMLanguageModel",
            "LSTMSeq2Seq", "RecurrentFeatures",
-           "StreamingPredictor", "save", "load", "precompile", "__version__"]
+           "StreamingPredictor", "save", "load", "precompile", "partial_fit_chunks", "__version__"]
 
 #: public submodules, imported on first attribute access (``sklstm.preprocessing`` works after
 #: ``import sklstm``, as in numpy and scikit-learn) without slowing ``import sklstm`` down
-_SUBMODULES = ("datasets", "exceptions", "forecasting", "inspection", "language_model", "persistence",
+_SUBMODULES = ("datasets", "exceptions", "forecasting", "inspection", "language_model", "onnx", "persistence",
                "preprocessing", "seq2seq", "text")
 
 

@@ -16,7 +16,8 @@ MODULES = {"sklstm._classifier": 9, "sklstm._regressor": 9, "sklstm._features": 
            "sklstm.preprocessing": 5, "sklstm.persistence": 7, "sklstm.datasets": 15,
            "sklstm.forecasting": 11, "sklstm.inspection": 5, "sklstm._precompile": 1, "sklstm.text": 5,
            "sklstm.language_model": 5, "sklstm._ngram": 6, "sklstm._generated_text": 8,
-           "sklstm.seq2seq": 4, "sklstm._forecaster": 5, "sklstm.onnx": 2}
+           "sklstm.seq2seq": 4, "sklstm._forecaster": 5, "sklstm.onnx": 2,
+           "sklstm._chunks": 12}
 #: modules whose examples need an optional extra: skipped without it
 OPTIONAL = {"sklstm.onnx": ("skl2onnx", "onnxruntime"), "sklstm._onnx_converters": ("skl2onnx",)}
 PUBLIC = ["sklstm", "sklstm.preprocessing", "sklstm.datasets", "sklstm.forecasting", "sklstm.inspection",

@@ -85,25 +85,28 @@ class Graph:
 
 
 def _lengths_from_valid(g, valid, x):
-    """Lengths (int32, and int64) from a float (N, T) mask of non-padding steps: one past the last one."""
+    """Lengths (int32, int64, float) from a float (N, T) mask of non-padding steps: one past the last one."""
     T = g.op("Gather", [g.op("Shape", [x]), g.const("one", 1, np.int64)], axis=0)
     limit = g.op("Add", [g.cast(T, g.FLOAT), g.const("one", 1.0)])
     steps = g.op("Range", [g.const("start", 1.0), limit, g.const("delta", 1.0)])
     last = g.reduce("ReduceMax", g.op("Mul", [valid, steps]), axis=1)
-    return g.cast(last, g.INT32), g.cast(last, g.INT64)
+    return g.cast(last, g.INT32), g.cast(last, g.INT64), last, steps
 
 
 def emit_input(g, spec, v, x, rank, dtype_in):
-    """Padded input -> (time-major float32 steps, int32 lengths, int64 lengths).
+    """Padded input -> (time-major float32 steps, int32 lengths, int64 lengths, bad rows).
 
     ``rank`` 2 float input is tabular rows (one step each); token input is
-    ``(N, T)`` ids.
+    ``(N, T)`` ids. ``bad`` (bool ``(N,)``) marks the rows sklstm's
+    ``predict`` would refuse: no valid step, or NaN/inf inside the
+    sequence (before its trailing all-NaN padding); their outputs become NaN.
     """
     if spec.vocab_size:
         ids = x if rank == 2 else g.reshape(x, [0, -1])
         pad = g.const("padding_idx", spec.padding_idx, np.int64)
         valid = g.cast(g.op("Not", [g.op("Equal", [ids, pad])]), g.FLOAT)
-        L32, L64 = _lengths_from_valid(g, valid, ids)
+        L32, L64, _, _ = _lengths_from_valid(g, valid, ids)
+        bad = g.op("Equal", [L64, g.const("zero", 0, np.int64)])
         emb = g.const("embedding", v["embedding.weight"])
         steps = g.op("Gather", [emb, ids], axis=0)
     else:
@@ -114,9 +117,15 @@ def emit_input(g, spec, v, x, rank, dtype_in):
         nan = g.op("IsNaN", [x])
         all_nan = g.reduce("ReduceMin", g.cast(nan, g.FLOAT), axis=2)
         valid = g.op("Sub", [g.const("one", 1.0), all_nan])
-        L32, L64 = _lengths_from_valid(g, valid, x)
+        L32, L64, Lf, steps1 = _lengths_from_valid(g, valid, x)
+        nonfinite = g.op("Or", [nan, g.op("IsInf", [x])])
+        any_bad = g.reduce("ReduceMax", g.cast(nonfinite, g.FLOAT), axis=2)  # (N, T)
+        inside = g.cast(g.op("LessOrEqual", [g.unsqueeze(steps1, 0), g.unsqueeze(Lf, 1)]), g.FLOAT)
+        bad_steps = g.reduce("ReduceMax", g.op("Mul", [any_bad, inside]), axis=1)
+        bad = g.op("Or", [g.op("Greater", [bad_steps, g.const("zero", 0.0)]),
+                          g.op("Equal", [L64, g.const("zero", 0, np.int64)])])
         steps = g.op("Where", [nan, g.const("zero", 0.0), x])
-    return g.op("Transpose", [steps], perm=[1, 0, 2]), L32, L64
+    return g.op("Transpose", [steps], perm=[1, 0, 2]), L32, L64, bad
 
 
 def _layer_weights(spec, v, layer):
@@ -181,17 +190,20 @@ def emit_network(g, spec, flat, x, rank, dtype_in, *, sequences=False, head=True
     -------
     out : str
         ``(N, k)`` or, with ``sequences``, ``(N, T, k)`` float32 (padding
-        steps NaN).
+        steps NaN; every value NaN for a row with no valid step or with
+        NaN/inf inside it, which sklstm's ``predict`` refuses).
     lengths : str
         int64 ``(N,)`` lengths.
     """
     if spec.cell not in _OP:
         raise ValueError(f"cell={spec.cell!r} has no ONNX operator.")
     v = spec.views(flat)
-    steps, L32, L64 = emit_input(g, spec, v, x, rank, dtype_in)
+    steps, L32, L64, bad = emit_input(g, spec, v, x, rank, dtype_in)
     out = emit_stack(g, spec, v, steps, L32, sequences)
     if head:
         out = emit_head(g, v, out)
+    nan = g.const("nan", np.nan)
     if sequences:
-        out = mask_padding(g, out, L64, g.const("nan", np.nan))
-    return out, L64
+        out = mask_padding(g, out, L64, nan)
+    bad = g.unsqueeze(bad, 1)
+    return g.op("Where", [g.unsqueeze(bad, 2) if sequences else bad, nan, out]), L64

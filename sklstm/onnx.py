@@ -19,7 +19,9 @@ exported once predicts like sklstm:
   (pad ragged sequences with :func:`pad_sequences`); 2D ``(N, F)`` input is
   tabular rows (one step each), as in sklstm;
 * token input (estimators with ``embedding_dim``): ``(N, T)`` int64 ids,
-  trailing ``padding_idx`` ids are padding.
+  trailing ``padding_idx`` ids are padding;
+* a row that :meth:`predict` would refuse (no valid step; NaN or inf
+  inside the sequence) gives NaN outputs, never a silent value.
 
 Outputs follow skl2onnx: classifiers give ``label`` and ``probabilities``
 (as a list of dicts with the ``zipmap`` option, on by default; pass

@@ -294,3 +294,30 @@ def test_forget_gate_bias_gives_exactly_one_in_onnxruntime():
     for _ in range(1000):
         acc = acc + g
     np.testing.assert_array_equal(c, acc)  # f == 1 and i == 1 exactly, every step
+
+
+def test_rows_predict_refuses_come_out_nan_never_a_silent_value():
+    X = _data(n=8, seed=10)
+    y = np.array([x.sum() for x in X])
+    reg = _fit(LSTMRegressor(hidden_layer_sizes=(4,), max_iter=1, random_state=0), X, y)
+    padded = pad_sequences(X)
+    bad = padded.copy()
+    bad[1] = np.nan            # no valid step
+    bad[2, 0, 1] = np.nan      # NaN inside the sequence
+    bad[3, 0, :] = np.nan      # an all-NaN step before valid ones is not padding
+    bad[4, 0, 0] = np.inf
+    for i in range(1, 5):
+        with pytest.raises(ValueError):
+            reg.predict(bad[i:i + 1])
+    out = _run(to_onnx(reg), bad)[0][:, 0]
+    assert np.isnan(out[1:5]).all()
+    np.testing.assert_allclose(out[[0, 5, 6, 7]], reg.predict(X)[[0, 5, 6, 7]], **TOL)
+    clf = _fit(LSTMClassifier(hidden_layer_sizes=(4,), return_sequences=True, max_iter=1, random_state=0),
+               X, [np.arange(len(x)) % 2 for x in X])
+    proba = _run(to_onnx(clf), bad)[1]
+    assert np.isnan(proba[1:5]).all() and not np.isnan(proba[0]).any()
+    ids = np.array([[3, 4, 0], [0, 0, 0]])
+    tok = _fit(LSTMRegressor(hidden_layer_sizes=(4,), embedding_dim=2, vocab_size=6, max_iter=1,
+                             random_state=0), [np.array([3, 4]), np.array([5])], [1.0, 2.0])
+    out = _run(to_onnx(tok), ids)[0][:, 0]
+    assert np.isnan(out[1]) and np.isclose(out[0], tok.predict([np.array([3, 4])])[0], **TOL)

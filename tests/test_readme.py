@@ -51,6 +51,11 @@ def test_readme_optional_blocks():
 
 def _run(blocks):
     for code in blocks:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+        environ = dict(os.environ)  # a block must not change the environment of later tests (dask's
+        try:  # nanny sets its workers' variables, OMP_NUM_THREADS=1..., in the process that starts them)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+        finally:
+            os.environ.clear()
+            os.environ.update(environ)

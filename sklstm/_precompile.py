@@ -86,10 +86,10 @@ compile_here(sys.argv[3], sys.argv[4:])
 
 
 def _applicable():
-    """The :data:`KERNELS` entries this machine uses (the MXCSR kernels exist on x86 only)."""
-    from ._kernels._fpenv import _X86
+    """The :data:`KERNELS` entries this machine uses (the control-register kernels: x86-64 and AArch64)."""
+    from ._kernels._fpenv import _SUPPORTED
 
-    return [k for k in KERNELS if _X86 or k[0] != "_fpenv"]
+    return [k for k in KERNELS if _SUPPORTED or k[0] != "_fpenv"]
 
 
 def _dtype_name(dtype) -> str:

@@ -62,3 +62,26 @@ def test_training_and_prediction_kernels_run_flushed(monkeypatch, n_threads, rng
     forward(spec, flat, X, L, batch_size=16, n_threads=n_threads)
     assert len(seen) == len(batch_parts(L)) + 4 == 6 and all(s == _fpenv._FTZ_DAZ for s in seen)
     assert _mxcsr() == before
+
+
+def test_aarch64_fpcr_code_assembles():
+    """The AArch64 branch (FPCR.FZ) builds valid code: its IR compiled for an AArch64 target."""
+    import llvmlite.binding as llvm
+    from llvmlite import ir
+
+    try:
+        llvm.initialize_all_targets()
+        llvm.initialize_all_asmprinters()
+        machine = llvm.Target.from_triple("aarch64-unknown-linux-gnu").create_target_machine()
+    except RuntimeError as exc:
+        pytest.skip(f"this llvmlite has no AArch64 target: {exc}")
+    module = ir.Module("fpcr")
+    module.triple = "aarch64-unknown-linux-gnu"
+    fn = ir.Function(module, ir.FunctionType(ir.IntType(64), [ir.IntType(64)]), "enable")
+    builder = ir.IRBuilder(fn.append_basic_block())
+    old = _fpenv.emit_control_get(builder, True)
+    _fpenv.emit_control_set(builder, builder.or_(old, fn.args[0]), True)
+    builder.ret(old)
+    asm = machine.emit_assembly(llvm.parse_assembly(str(module)))
+    assert "mrs" in asm and "msr" in asm and "FPCR" in asm.upper()
+    assert _fpenv._FPCR_FZ == 1 << 24

@@ -134,13 +134,13 @@ def test_share_covers_every_kernel_once_and_orders_groups():
     assert abs(loads[0] + _precompile._HELPERS - loads[1] - _precompile._STARTUP) <= max(cost.values())
 
 
-def test_x86_only_kernels_are_left_out_elsewhere(monkeypatch):
+def test_control_register_kernels_are_left_out_elsewhere(monkeypatch):
     from sklstm._kernels import _fpenv
 
-    monkeypatch.setattr(_fpenv, "_X86", False)
+    monkeypatch.setattr(_fpenv, "_SUPPORTED", False)  # neither x86-64 nor AArch64
     assert all(m != "_fpenv" for m, *_ in _precompile._applicable())
     assert all(not n.startswith("_fpenv.") for g in _precompile._share(2) for n in g)
-    monkeypatch.setattr(_fpenv, "_X86", True)
+    monkeypatch.setattr(_fpenv, "_SUPPORTED", True)
     assert sum(m == "_fpenv" for m, *_ in _precompile._applicable()) == 2
 
 

@@ -11,8 +11,10 @@ slower with them than without (``benchmarks/bench_scaling.py``).
 zero) bits of the calling thread's MXCSR register for the duration of a
 ``with`` block and restores the previous value afterwards; the compiled
 kernels, which run between the two calls, then treat denormals as zero.
+On AArch64 (Apple silicon, Graviton) it sets the FZ bit (24) of the FPCR
+register the same way (ARMv8's FZ flushes denormal inputs and results).
 Results change only where a value would have been below the smallest
-normal number. On CPUs other than x86-64 it does nothing.
+normal number. On other CPUs it does nothing.
 """
 
 import contextlib
@@ -27,9 +29,17 @@ from ._jit import jit
 
 __all__ = ["flush_denormals"]
 
-_X86 = platform.machine().lower() in ("x86_64", "amd64")
+_MACHINE = platform.machine().lower()
+_X86 = _MACHINE in ("x86_64", "amd64")
+_AARCH64 = _MACHINE in ("aarch64", "arm64")
+#: whether this CPU's floating-point control register is handled
+_SUPPORTED = _X86 or _AARCH64
 #: MXCSR bits: flush to zero (15) and denormals are zero (6)
 _FTZ_DAZ = (1 << 15) | (1 << 6)
+#: FPCR bit: flush to zero (24)
+_FPCR_FZ = 1 << 24
+#: the bits :func:`flush_denormals` sets on this CPU
+_FLUSH_BITS = _FTZ_DAZ if _X86 else _FPCR_FZ
 
 
 def _mxcsr_call(builder, name, slot):
@@ -38,26 +48,45 @@ def _mxcsr_call(builder, name, slot):
     builder.call(fn, [builder.bitcast(slot, i8p)])
 
 
+def emit_control_get(builder, aarch64):
+    """IR reading the floating-point control register (MXCSR, or AArch64's FPCR) as an int64."""
+    i64 = ir.IntType(64)
+    if aarch64:
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i64, []), "llvm.aarch64.get.fpcr")
+        return builder.call(fn, [])
+    slot = cgutils.alloca_once(builder, ir.IntType(32))
+    _mxcsr_call(builder, "llvm.x86.sse.stmxcsr", slot)
+    return builder.zext(builder.load(slot), i64)
+
+
+def emit_control_set(builder, value, aarch64):
+    """IR writing the int64 ``value`` into the floating-point control register."""
+    if aarch64:
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [ir.IntType(64)]),
+                                            "llvm.aarch64.set.fpcr")
+        builder.call(fn, [value])
+        return
+    slot = cgutils.alloca_once(builder, ir.IntType(32))
+    builder.store(builder.trunc(value, ir.IntType(32)), slot)
+    _mxcsr_call(builder, "llvm.x86.sse.ldmxcsr", slot)
+
+
 @intrinsic
 def _mxcsr_get(typingctx):
-    """The calling thread's MXCSR (x86 only)."""
+    """The calling thread's floating-point control register (MXCSR on x86, FPCR on AArch64)."""
 
     def codegen(context, builder, signature, args):
-        slot = cgutils.alloca_once(builder, ir.IntType(32))
-        _mxcsr_call(builder, "llvm.x86.sse.stmxcsr", slot)
-        return builder.zext(builder.load(slot), ir.IntType(64))
+        return emit_control_get(builder, _AARCH64)
 
     return types.int64(), codegen
 
 
 @intrinsic
 def _mxcsr_set(typingctx, value):
-    """Load ``value`` into the calling thread's MXCSR (x86 only)."""
+    """Load ``value`` into the calling thread's floating-point control register."""
 
     def codegen(context, builder, signature, args):
-        slot = cgutils.alloca_once(builder, ir.IntType(32))
-        builder.store(builder.trunc(args[0], ir.IntType(32)), slot)
-        _mxcsr_call(builder, "llvm.x86.sse.ldmxcsr", slot)
+        emit_control_set(builder, args[0], _AARCH64)
         return context.get_dummy_value()
 
     return types.void(types.int64), codegen
@@ -82,10 +111,10 @@ def flush_denormals():
     Kernels must run in the same thread as the ``with`` block (worker
     threads enter their own block).
     """
-    if not _X86:
+    if not _SUPPORTED:
         yield
         return
-    old = _enable_ftz(_FTZ_DAZ)
+    old = _enable_ftz(_FLUSH_BITS)
     try:
         yield
     finally:

@@ -26,13 +26,19 @@ first used, as a C callback, and called through a function pointer from
 allocate scratch (and from :func:`pack_panels`, whose copy runs in it too). Linked in the usual way, its
 unrolled tiles were re-optimized inside every kernel that multiplies
 matrices, which doubled the cold compile time of the package.
+
+The micro-kernel is built on x86-64. Elsewhere, with ``SKLSTM_GEMM=portable``,
+or when its IR fails to compile (a RuntimeWarning), the slot points at
+:func:`_portable` instead: plain loops with the same per-element arithmetic,
+bitwise equal results (tested), slower. ``KERNEL_IN_USE`` records which one
+each dtype runs.
 """
 
 import ctypes
 import os
-import sys
+import platform
 import threading
-import traceback
+import warnings
 
 import llvmlite.binding as llvm_binding
 import numba
@@ -44,6 +50,7 @@ from numba.core.sigutils import normalize_signature
 from numba.extending import intrinsic
 
 from ._jit import jit, kernel_cache
+from ._math import madd, prefer_wide_vectors
 # the product's constants and IR helpers (re-exported: callers import them from here)
 from ._microkernel import (  # noqa: F401
     KC, MR, NV, MC, PACK_ROWS, ROW_GROUP, ROW_KERNEL_MAX, VECTOR_BYTES, _FEATURES, _HAS_FMA,
@@ -199,6 +206,62 @@ def _core_f64(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate, work):
     _core(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate != 0, work, np.float64(0))
 
 
+@jit(internal=True)
+def _portable(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate, z):
+    """:func:`_core` as plain loops: the same result, bit for bit, without the LLVM-IR micro-kernel.
+
+    Every element is the micro-kernel's chain ``madd(a[i, k], b[k, j], ...)``
+    over ``k`` in order from 0, per block of ``KC`` (one block when B is
+    packed), each block's chain added to C in order: exactly the arithmetic
+    of :func:`_core`, so the two give bitwise equal products (tested). One row
+    of C at a time, the inner loop over columns (vectorized by LLVM).
+    """
+    if mode == PACK_ONLY:
+        _pack(b, ldb, K, a, N, c, ldc, z)
+        return
+    prefer_wide_vectors()
+    packed_b = mode != 0
+    nr = panel_width(z)
+    pa = _ptr(a, z)
+    pb = _ptr(b, z)
+    pc = _ptr(c, z)
+    kb = K if packed_b else KC
+    row = np.full(N, z)
+    for i in range(M):
+        ai = i * sa_i
+        ci = i * ldc
+        for k0 in range(0, K, kb):
+            k1 = min(K, k0 + kb)
+            for j in range(N):
+                row[j] = 0
+            for k in range(k0, k1):
+                aik = pa[ai + k * sa_k]
+                if packed_b:
+                    for p in range((N + nr - 1) // nr):
+                        base = (p * K + k) * nr
+                        c0 = p * nr
+                        for jj in range(min(nr, N - c0)):
+                            row[c0 + jj] = madd(aik, pb[base + jj], row[c0 + jj])
+                else:
+                    bk = k * ldb
+                    for j in range(N):
+                        row[j] = madd(aik, pb[bk + j], row[j])
+            if accumulate or k0 > 0:
+                for j in range(N):
+                    pc[ci + j] += row[j]
+            else:
+                for j in range(N):
+                    pc[ci + j] = row[j]
+
+
+def _portable_f32(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate, work):
+    _portable(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate != 0, np.float32(0))
+
+
+def _portable_f64(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate, work):
+    _portable(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate != 0, np.float64(0))
+
+
 # The kernels call the product through a function pointer, not by linking its code: numba
 # re-optimizes every linked callee inside each caller, and the micro-kernel's unrolled tiles
 # made every function that multiplies matrices slow to compile. A cached caller refers to the
@@ -206,6 +269,7 @@ def _core_f64(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate, work):
 # loads the address from it at each call. The product for a dtype is compiled (or loaded from
 # the cache) only when that dtype is first used: by :func:`prepare`, or failing that by the
 # first call itself, through a trampoline the slot points to until then.
+_X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
 _DTYPES = (types.float32, types.float64)
 _PY_CORES = (_core_f32, _core_f64)
 _SLOT_SYMBOLS = {types.float32: "sklstm_gemm_core_slot_f32", types.float64: "sklstm_gemm_core_slot_f64"}
@@ -214,37 +278,105 @@ _COMPILED = {}
 _PROTOTYPE = ctypes.CFUNCTYPE(None, *([ctypes.c_int64] * 13))
 
 
+_PORTABLE_CORES = (_portable_f32, _portable_f64)
+#: the product each dtype's slot points at once loaded: "microkernel" or "portable"
+KERNEL_IN_USE = {}
+_BUILT = {}
+
+
+def requested_kernel() -> str:
+    """The product asked for: ``SKLSTM_GEMM`` (``portable``, ``microkernel``), else by the CPU.
+
+    The micro-kernel is built on x86-64 only (where benchmarks show it earns
+    its place); elsewhere the portable loops run.
+    """
+    want = os.environ.get("SKLSTM_GEMM", "").strip().lower()
+    if want in ("portable", "microkernel"):
+        return want
+    if want not in ("", "auto"):
+        warnings.warn(f"SKLSTM_GEMM={want!r} is not one of 'auto', 'microkernel', 'portable'; using 'auto'.",
+                      RuntimeWarning, stacklevel=2)
+    return "microkernel" if _X86 else "portable"
+
+
+def _compile_core(i: int, kind: str):
+    """The compiled C callback of ``kind`` ("microkernel" or "portable") for ``_DTYPES[i]`` (cached)."""
+    if (i, kind) not in _BUILT:
+        fn = (_PY_CORES if kind == "microkernel" else _PORTABLE_CORES)[i]
+        compiled = CFunc(fn, normalize_signature(_CORE_SIG), locals={},
+                         options={"nopython": True, "error_model": "numpy"})
+        compiled._cache = kernel_cache(fn)  # what cache=True does, keyed on every kernel file
+        compiled.compile()
+        _BUILT[i, kind] = compiled
+    return _BUILT[i, kind]
+
+
 def _load(i: int) -> int:
-    """Compile (or load from the cache) the product for ``_DTYPES[i]``, point its slot at it."""
+    """Compile (or load from the cache) the product for ``_DTYPES[i]``, point its slot at it.
+
+    A micro-kernel that fails to compile (an LLVM or llvmlite it does not
+    know) is a RuntimeWarning and the portable product, which gives the same
+    results more slowly.
+    """
     with _LOCK:
         if i not in _COMPILED:
-            compiled = CFunc(_PY_CORES[i], normalize_signature(_CORE_SIG), locals={},
-                             options={"nopython": True, "error_model": "numpy"})
-            compiled._cache = kernel_cache(_PY_CORES[i])  # what cache=True does, keyed on every kernel file
-            compiled.compile()
+            kind = requested_kernel()
+            try:
+                compiled = _compile_core(i, kind)
+            except Exception as exc:
+                if kind == "portable":
+                    raise
+                warnings.warn("sklstm: the matrix-product micro-kernel did not compile "
+                              f"({type(exc).__name__}: {exc}); using the portable product (the same "
+                              "results, slower). Set SKLSTM_GEMM=portable to skip the attempt, and "
+                              "please report it with sklstm.show_versions().", RuntimeWarning, stacklevel=2)
+                kind = "portable"
+                compiled = _compile_core(i, kind)
             _SLOTS[i] = compiled.address
             _COMPILED[i] = compiled
+            KERNEL_IN_USE[_DTYPES[i].name] = kind
     return _COMPILED[i].address
 
 
+def _poison(i, args):
+    """Fill the output of a product that could not run with NaN (never leave it unwritten)."""
+    a, _, _, M, K, _, _, mode, N, c, ldc = args[:11]
+    itemsize = 4 if i == 0 else 8
+    nr = NV * VECTOR_BYTES // itemsize
+    rows, width = (((N - a + nr - 1) // nr) if mode == PACK_ONLY else M,
+                   ldc if mode == PACK_ONLY else N)
+    nan = np.full(max(width, 0), np.nan, dtype=np.float32 if i == 0 else np.float64)
+    step = ldc * itemsize
+    for r in range(max(rows, 0)):
+        ctypes.memmove(c + r * step, nan.ctypes.data, nan.nbytes)
+
+
 def _trampoline(i: int):
-    """C callback that compiles the product on its first use (a kernel called before :func:`prepare`)."""
+    """C callback that compiles the product on its first use (a kernel called before :func:`prepare`).
+
+    A C callback cannot raise: if no product compiles, the output is filled
+    with NaN and a RuntimeWarning says why (:func:`prepare` raises the error).
+    """
 
     def first_call(*args):
         _TRAMPOLINE_CALLS[i] += 1
         try:
-            _PROTOTYPE(_load(i))(*args)
-        except BaseException:  # a C callback cannot raise: never return with C unwritten
-            traceback.print_exc()
-            sys.stderr.write("sklstm: could not compile the matrix product; aborting\n")
-            sys.stderr.flush()
-            os.abort()
+            address = _load(i)
+        except Exception as exc:
+            _FAILURES[i] = exc
+            _poison(i, args)
+            warnings.warn(f"sklstm: the matrix product could not be compiled ({type(exc).__name__}: {exc}); "
+                          "its output is NaN. sklstm.show_versions() describes this installation.",
+                          RuntimeWarning, stacklevel=1)
+            return
+        _PROTOTYPE(address)(*args)
 
     return _PROTOTYPE(first_call)
 
 
 _LOCK = threading.RLock()
 _TRAMPOLINE_CALLS = [0] * len(_DTYPES)  # calls that had to compile: none from sklstm's own paths (tested)
+_FAILURES = {}
 _TRAMPOLINES = tuple(_trampoline(i) for i in range(len(_DTYPES)))
 for _i, _dt in enumerate(_DTYPES):
     _SLOTS[_i] = ctypes.cast(_TRAMPOLINES[_i], ctypes.c_void_p).value
@@ -356,7 +488,7 @@ def packed(b):
 
 @jit(internal=True)
 def gemm_packed(a, bp, c, accumulate):
-    """``c = a @ B`` (or ``c += ...``) with B packed once by :func:`packed` (for products repeated every step).
+    """``c = a @ B`` (or ``c += ...``) with B packed once by :func:`packed` (products repeated every step).
 
     Parameters
     ----------

@@ -8,6 +8,8 @@ addresses, typed pointers and item sizes the product loops of
 :mod:`._gemm` pass to it.
 """
 
+import platform
+
 import numba
 from llvmlite import ir
 from numba import types
@@ -42,7 +44,22 @@ KC = 256
 MC = 16 * MR
 #: rows from which :func:`gemm` copies B into contiguous panels before the product
 PACK_ROWS = 4 * MR
-_HAS_FMA = "fma" in _FEATURES or "fma4" in _FEATURES
+
+
+def has_fma(machine: str, features: set) -> bool:
+    """Whether the target has fused multiply-add instructions.
+
+    x86 names them in its feature list (``fma``, AMD's ``fma4``); AArch64
+    (Apple silicon, Graviton, ...), POWER (VSX) and z/Architecture always
+    have them, and LLVM lists no feature for it there.
+    """
+    machine = machine.lower()
+    if machine in ("x86_64", "amd64", "i386", "i686", "x86"):
+        return "fma" in features or "fma4" in features
+    return machine.startswith(("aarch64", "arm64", "ppc64", "s390x")) or "fma" in features
+
+
+_HAS_FMA = has_fma(platform.machine(), _FEATURES)
 
 
 def emit_madd(builder, x, y, z):
@@ -92,8 +109,8 @@ def _make_ukernel(rows: int, groups: int):
             a0, b0, c0 = (builder.inttoptr(x, fty.as_pointer()) for x in (a, b, c))
             # rows past mr read the last valid row (never out of bounds) and are not stored
             last = builder.sub(mr, i64(1))
-            arow = [builder.gep(a0, [builder.mul(builder.select(builder.icmp_signed("<", i64(i), mr), i64(i), last),
-                                                 sa_i)]) for i in range(rows)]
+            arow = [builder.gep(a0, [builder.mul(builder.select(builder.icmp_signed("<", i64(i), mr), i64(i),
+                                                                last), sa_i)]) for i in range(rows)]
             nvec = NV * groups
             boff = [builder.add(builder.mul(i64(v // NV), pstride), i64(v % NV * vl)) for v in range(nvec)]
             coff = [builder.add(builder.mul(i64(v // NV), cstride), i64(v % NV * vl)) for v in range(nvec)]

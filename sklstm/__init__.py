@@ -12,6 +12,7 @@ from ._precompile import precompile
 from ._regressor import GRURegressor, LSTMRegressor
 from .persistence import load, save
 from .seq2seq import LSTMSeq2Seq
+from ._show_versions import show_versions
 
 try:
     __version__ = version("sklstm")
@@ -20,7 +21,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = ["LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor", "LSTMLanguageModel",
            "LSTMSeq2Seq", "RecurrentFeatures",
-           "StreamingPredictor", "save", "load", "precompile", "partial_fit_chunks", "__version__"]
+           "StreamingPredictor", "save", "load", "precompile", "show_versions", "partial_fit_chunks",
+           "__version__"]
 
 #: public submodules, imported on first attribute access (``sklstm.preprocessing`` works after
 #: ``import sklstm``, as in numpy and scikit-learn) without slowing ``import sklstm`` down

@@ -13,6 +13,8 @@ Commands
     trains encoder-decoders that turn dates written in words (English,
     French, German) into ISO dates, with and without attention, greedy and
     beam search; ``caption`` writes captions from feature vectors.
+``python -m sklstm versions``
+    Print :func:`sklstm.show_versions` (for bug reports).
 ``python -m sklstm compile [--dtype float32 [float64]] [--jobs N]``
     Compile every kernel now, on all cores, into numba's on-disk cache (the
     first fit on a new machine otherwise compiles them one by one).
@@ -50,7 +52,13 @@ def main(argv=None) -> int:
     comp.add_argument("--dtype", nargs="+", default=["float32"], choices=["float32", "float64"],
                       help="the estimators' dtype(s) (default: float32)")
     comp.add_argument("--jobs", type=int, default=-1, help="processes to use (default: -1, every CPU)")
+    sub.add_parser("versions", help="print versions, CPU, kernels and threads (for bug reports)")
     args = parser.parse_args(argv)
+    if args.command == "versions":
+        from ._show_versions import show_versions
+
+        show_versions()
+        return 0
     if args.command is None:
         args = parser.parse_args(["demo"])
     if args.command == "compile":

@@ -17,7 +17,7 @@ MODULES = {"sklstm._classifier": 9, "sklstm._regressor": 9, "sklstm._features": 
            "sklstm.forecasting": 11, "sklstm.inspection": 5, "sklstm._precompile": 1, "sklstm.text": 5,
            "sklstm.language_model": 5, "sklstm._ngram": 6, "sklstm._generated_text": 8,
            "sklstm.seq2seq": 4, "sklstm._forecaster": 5, "sklstm.onnx": 2,
-           "sklstm._chunks": 12}
+           "sklstm._chunks": 12, "sklstm._show_versions": 2}
 #: modules whose examples need an optional extra: skipped without it
 OPTIONAL = {"sklstm.onnx": ("skl2onnx", "onnxruntime"), "sklstm._onnx_converters": ("skl2onnx",)}
 PUBLIC = ["sklstm", "sklstm.preprocessing", "sklstm.datasets", "sklstm.forecasting", "sklstm.inspection",

@@ -167,3 +167,29 @@ def test_unknown_setting_warns_and_uses_auto(monkeypatch):
     assert kind == ("microkernel" if _gemm._X86 else "portable")
     monkeypatch.setenv("SKLSTM_GEMM", "Portable")
     assert _gemm.requested_kernel() == "portable"
+
+
+@needs_microkernel
+def test_micro_kernel_ir_compiles_with_opaque_pointers(tmp_path):
+    """llvmlite is retiring typed pointers: the hand-written IR (product, slot call, MXCSR) builds without."""
+    code = textwrap.dedent("""
+        import numpy as np
+        from llvmlite import ir
+        from sklstm._kernels import _fpenv, _gemm
+        from sklstm._kernels._ops import matmul
+
+        assert str(ir.IntType(8).as_pointer()) == "ptr"  # opaque pointers in the IR text
+        _gemm.prepare(np.float32)
+        rng = np.random.default_rng(0)
+        a, b = rng.random((9, 300), np.float32), rng.random((300, 70), np.float32)
+        out = np.zeros((9, 70), np.float32)
+        with _fpenv.flush_denormals():
+            matmul(a, b, out, False)
+        assert np.abs(out - a.astype(np.float64) @ b).max() < 1e-3
+        print(_gemm.KERNEL_IN_USE["float32"])
+    """)
+    env = dict(os.environ, LLVMLITE_ENABLE_IR_LAYER_TYPED_POINTERS="0", NUMBA_CACHE_DIR=str(tmp_path),
+               SKLSTM_GEMM="microkernel")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "microkernel"

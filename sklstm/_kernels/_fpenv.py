@@ -56,7 +56,7 @@ def emit_control_get(builder, aarch64):
         return builder.call(fn, [])
     slot = cgutils.alloca_once(builder, ir.IntType(32))
     _mxcsr_call(builder, "llvm.x86.sse.stmxcsr", slot)
-    return builder.zext(builder.load(slot), i64)
+    return builder.zext(builder.load(slot, typ=ir.IntType(32)), i64)
 
 
 def emit_control_set(builder, value, aarch64):

@@ -422,7 +422,7 @@ def _call(typingctx, work, a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, acc
         slot = builder.module.globals.get(name)
         if slot is None:
             slot = ir.GlobalVariable(builder.module, i64, name)  # external: resolved to _SLOTS
-        fn = builder.inttoptr(builder.load(slot), fnty.as_pointer())
+        fn = builder.inttoptr(builder.load(slot, typ=i64), fnty.as_pointer())
         data = context.make_array(signature.args[0])(context, builder, args[0]).data
         vals = [context.cast(builder, v, t, types.int64) for v, t in zip(args[1:], signature.args[1:])]
         builder.call(fn, vals + [builder.ptrtoint(data, i64)])

@@ -110,7 +110,8 @@ def _make_ukernel(rows: int, groups: int):
             # rows past mr read the last valid row (never out of bounds) and are not stored
             last = builder.sub(mr, i64(1))
             arow = [builder.gep(a0, [builder.mul(builder.select(builder.icmp_signed("<", i64(i), mr), i64(i),
-                                                                last), sa_i)]) for i in range(rows)]
+                                                                last), sa_i)], source_etype=fty)
+                    for i in range(rows)]
             nvec = NV * groups
             boff = [builder.add(builder.mul(i64(v // NV), pstride), i64(v % NV * vl)) for v in range(nvec)]
             coff = [builder.add(builder.mul(i64(v // NV), cstride), i64(v % NV * vl)) for v in range(nvec)]
@@ -131,16 +132,17 @@ def _make_ukernel(rows: int, groups: int):
                 p = builder.phi(vty)
                 p.add_incoming(zero, entry)
                 acc.append(p)
-            bk = builder.gep(b0, [builder.mul(k, ldb)])
+            bk = builder.gep(b0, [builder.mul(k, ldb)], source_etype=fty)
             bv = []
             for v in range(nvec):
-                ld = builder.load(builder.bitcast(builder.gep(bk, [boff[v]]), vty.as_pointer()))
+                addr = builder.bitcast(builder.gep(bk, [boff[v]], source_etype=fty), vty.as_pointer())
+                ld = builder.load(addr, typ=vty)
                 ld.align = align
                 bv.append(ld)
             koff = builder.mul(k, sa_k)
             new = []
             for i in range(rows):
-                s = builder.load(builder.gep(arow[i], [koff]))
+                s = builder.load(builder.gep(arow[i], [koff], source_etype=fty), typ=fty)
                 sv = builder.shuffle_vector(builder.insert_element(undef, s, ir.Constant(ir.IntType(32), 0)),
                                             undef, splat)
                 for v in range(nvec):
@@ -161,12 +163,12 @@ def _make_ukernel(rows: int, groups: int):
                 out.append(p)
             for i in range(rows):
                 with builder.if_then(builder.icmp_signed("<", i64(i), mr)):
-                    crow = builder.gep(c0, [builder.mul(i64(i), ldc)])
-                    ptrs = [builder.bitcast(builder.gep(crow, [coff[v]]), vty.as_pointer())
+                    crow = builder.gep(c0, [builder.mul(i64(i), ldc)], source_etype=fty)
+                    ptrs = [builder.bitcast(builder.gep(crow, [coff[v]], source_etype=fty), vty.as_pointer())
                             for v in range(nvec)]
-                    olds = [builder.load(ptr) for ptr in ptrs]  # all loads before any store: vectors
-                    for ld in olds:                              # given the same place (strides 0)
-                        ld.align = align                         # then store the same value
+                    olds = [builder.load(ptr, typ=vty) for ptr in ptrs]  # all loads before any store:
+                    for ld in olds:  # vectors given the same place (strides 0) then store the same value
+                        ld.align = align
                     for v in range(nvec):
                         val = out[i * nvec + v]
                         val = builder.select(accumulate, builder.fadd(olds[v], val), val)

@@ -13,7 +13,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from sklstm._kernels import _gemm
+from sklstm._kernels import _gemm, _microkernel
 from sklstm._kernels._gemm import KC, MR, NV, PACK_ONLY, VECTOR_BYTES, _PROTOTYPE
 
 needs_microkernel = pytest.mark.skipif(not _gemm._X86, reason="the micro-kernel is built on x86-64 only")
@@ -76,7 +76,7 @@ _FIT = textwrap.dedent("""
     import numpy as np
     {setup}
     import sklstm
-    from sklstm._kernels import _gemm
+    from sklstm._kernels import _gemm, _microkernel
 
     rng = np.random.default_rng(0)
     X = [rng.normal(size=(int(t), 5)).astype(np.float32) for t in rng.integers(3, 40, size=80)]
@@ -118,7 +118,7 @@ def test_whole_fit_and_predict_bitwise_equal_under_portable():
 @needs_microkernel
 def test_failed_microkernel_compile_warns_and_falls_back():
     setup = """
-        from sklstm._kernels import _gemm
+        from sklstm._kernels import _gemm, _microkernel
         real = _gemm._compile_core
         def broken(i, kind):
             if kind == "microkernel":
@@ -137,7 +137,7 @@ def test_a_product_that_cannot_compile_gives_nan_never_an_abort():
     code = textwrap.dedent("""
         import warnings
         import numpy as np
-        from sklstm._kernels import _gemm
+        from sklstm._kernels import _gemm, _microkernel
         from sklstm._kernels._ops import matmul
 
         def broken(i, kind):
@@ -170,6 +170,7 @@ def test_unknown_setting_warns_and_uses_auto(monkeypatch):
 
 
 @needs_microkernel
+@pytest.mark.skipif(not _microkernel._OPAQUE_READY, reason="this llvmlite has typed pointers only")
 def test_micro_kernel_ir_compiles_with_opaque_pointers(tmp_path):
     """llvmlite is retiring typed pointers: the hand-written IR (product, slot call, MXCSR) builds without."""
     code = textwrap.dedent("""

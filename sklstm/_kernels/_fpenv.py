@@ -26,6 +26,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ._jit import jit
+from ._microkernel import load
 
 __all__ = ["flush_denormals"]
 
@@ -56,7 +57,7 @@ def emit_control_get(builder, aarch64):
         return builder.call(fn, [])
     slot = cgutils.alloca_once(builder, ir.IntType(32))
     _mxcsr_call(builder, "llvm.x86.sse.stmxcsr", slot)
-    return builder.zext(builder.load(slot, typ=ir.IntType(32)), i64)
+    return builder.zext(load(builder, slot, ir.IntType(32)), i64)
 
 
 def emit_control_set(builder, value, aarch64):

@@ -54,7 +54,7 @@ from ._math import madd, prefer_wide_vectors
 # the product's constants and IR helpers (re-exported: callers import them from here)
 from ._microkernel import (  # noqa: F401
     KC, MR, NV, MC, PACK_ROWS, ROW_GROUP, ROW_KERNEL_MAX, VECTOR_BYTES, _FEATURES, _HAS_FMA,
-    emit_madd, _tile_kernel, _row_kernel, _addr, _ptr, _itemsize)
+    emit_madd, _tile_kernel, _row_kernel, _addr, _ptr, _itemsize, load)
 
 __all__ = ["gemm", "gemm_packed", "packed", "pack_panels", "panel_width", "prepare", "VECTOR_BYTES", "MR"]
 
@@ -422,7 +422,7 @@ def _call(typingctx, work, a, sa_i, sa_k, M, K, b, ldb, packed_b, N, c, ldc, acc
         slot = builder.module.globals.get(name)
         if slot is None:
             slot = ir.GlobalVariable(builder.module, i64, name)  # external: resolved to _SLOTS
-        fn = builder.inttoptr(builder.load(slot, typ=i64), fnty.as_pointer())
+        fn = builder.inttoptr(load(builder, slot, i64), fnty.as_pointer())
         data = context.make_array(signature.args[0])(context, builder, args[0]).data
         vals = [context.cast(builder, v, t, types.int64) for v, t in zip(args[1:], signature.args[1:])]
         builder.call(fn, vals + [builder.ptrtoint(data, i64)])

@@ -8,6 +8,7 @@ addresses, typed pointers and item sizes the product loops of
 :mod:`._gemm` pass to it.
 """
 
+import inspect
 import platform
 
 import numba
@@ -62,6 +63,24 @@ def has_fma(machine: str, features: set) -> bool:
 _HAS_FMA = has_fma(platform.machine(), _FEATURES)
 
 
+_OPAQUE_READY = "source_etype" in inspect.signature(ir.IRBuilder.gep).parameters  # llvmlite >= 0.44
+
+
+def gep(builder, ptr, indices, etype):
+    """``getelementptr`` with its element type stated (needed once pointers are opaque; older llvmlite
+    versions, which have typed pointers only, take it from the pointer)."""
+    if _OPAQUE_READY:
+        return builder.gep(ptr, indices, source_etype=etype)
+    return builder.gep(ptr, indices)
+
+
+def load(builder, ptr, etype):
+    """``load`` with its type stated (see :func:`gep`)."""
+    if _OPAQUE_READY:
+        return builder.load(ptr, typ=etype)
+    return builder.load(ptr)
+
+
 def emit_madd(builder, x, y, z):
     """LLVM IR for ``x * y + z`` (scalars or vectors of one float type).
 
@@ -109,9 +128,8 @@ def _make_ukernel(rows: int, groups: int):
             a0, b0, c0 = (builder.inttoptr(x, fty.as_pointer()) for x in (a, b, c))
             # rows past mr read the last valid row (never out of bounds) and are not stored
             last = builder.sub(mr, i64(1))
-            arow = [builder.gep(a0, [builder.mul(builder.select(builder.icmp_signed("<", i64(i), mr), i64(i),
-                                                                last), sa_i)], source_etype=fty)
-                    for i in range(rows)]
+            row_of = [builder.select(builder.icmp_signed("<", i64(i), mr), i64(i), last) for i in range(rows)]
+            arow = [gep(builder, a0, [builder.mul(r, sa_i)], fty) for r in row_of]
             nvec = NV * groups
             boff = [builder.add(builder.mul(i64(v // NV), pstride), i64(v % NV * vl)) for v in range(nvec)]
             coff = [builder.add(builder.mul(i64(v // NV), cstride), i64(v % NV * vl)) for v in range(nvec)]
@@ -132,17 +150,17 @@ def _make_ukernel(rows: int, groups: int):
                 p = builder.phi(vty)
                 p.add_incoming(zero, entry)
                 acc.append(p)
-            bk = builder.gep(b0, [builder.mul(k, ldb)], source_etype=fty)
+            bk = gep(builder, b0, [builder.mul(k, ldb)], fty)
             bv = []
             for v in range(nvec):
-                addr = builder.bitcast(builder.gep(bk, [boff[v]], source_etype=fty), vty.as_pointer())
-                ld = builder.load(addr, typ=vty)
+                addr = builder.bitcast(gep(builder, bk, [boff[v]], fty), vty.as_pointer())
+                ld = load(builder, addr, vty)
                 ld.align = align
                 bv.append(ld)
             koff = builder.mul(k, sa_k)
             new = []
             for i in range(rows):
-                s = builder.load(builder.gep(arow[i], [koff], source_etype=fty), typ=fty)
+                s = load(builder, gep(builder, arow[i], [koff], fty), fty)
                 sv = builder.shuffle_vector(builder.insert_element(undef, s, ir.Constant(ir.IntType(32), 0)),
                                             undef, splat)
                 for v in range(nvec):
@@ -163,10 +181,10 @@ def _make_ukernel(rows: int, groups: int):
                 out.append(p)
             for i in range(rows):
                 with builder.if_then(builder.icmp_signed("<", i64(i), mr)):
-                    crow = builder.gep(c0, [builder.mul(i64(i), ldc)], source_etype=fty)
-                    ptrs = [builder.bitcast(builder.gep(crow, [coff[v]], source_etype=fty), vty.as_pointer())
+                    crow = gep(builder, c0, [builder.mul(i64(i), ldc)], fty)
+                    ptrs = [builder.bitcast(gep(builder, crow, [coff[v]], fty), vty.as_pointer())
                             for v in range(nvec)]
-                    olds = [builder.load(ptr, typ=vty) for ptr in ptrs]  # all loads before any store:
+                    olds = [load(builder, ptr, vty) for ptr in ptrs]  # all loads before any store:
                     for ld in olds:  # vectors given the same place (strides 0) then store the same value
                         ld.align = align
                     for v in range(nvec):

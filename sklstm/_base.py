@@ -25,6 +25,7 @@ from ._objectives import Batch, RecurrentObjective, TrainOptions, forward
 from ._optimizers import SOLVERS, make_optimizer
 from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _num_samples
 from ._sequences import writable
+from ._serving import forward_one, single_sequence
 from ._streaming import StreamingPredictor
 from ._training import LoopConfig, LoopState, TrainingLoop, Validation, split_validation
 from ._validation import prediction_device, training_device, validate_X
@@ -336,8 +337,13 @@ class BaseRecurrent(BaseEstimator, ABC):
 
     def _predict_activation(self, X):
         self._check_fitted()
-        Xp, lengths = self._validate_X(X, reset=False)
-        raw = self._raw_output(Xp, lengths)
+        one = single_sequence(self, X)  # serving one sequence: the short path, the same bits
+        if one is not None:
+            Xp, lengths = one
+            raw = forward_one(self._spec, self.coefs_flat_, Xp, self.return_sequences)
+        else:
+            Xp, lengths = self._validate_X(X, reset=False)
+            raw = self._raw_output(Xp, lengths)
         finite = np.isfinite(raw)
         if self.return_sequences:  # padding steps are NaN by design
             finite |= (np.arange(raw.shape[1])[None, :] >= lengths[:, None])[:, :, None]

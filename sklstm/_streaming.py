@@ -44,7 +44,7 @@ class StreamingPredictor:
 
     def __init__(self, estimator):
         self.estimator = estimator
-        self._source = self._flat = self._views = self._head_t = None
+        self._source = self._flat = self._views = None
         self.reset()
 
     def reset(self):
@@ -66,7 +66,6 @@ class StreamingPredictor:
         if flat is not self._source:
             self._source, self._flat = flat, writable(flat)
             self._views = self.estimator._spec.views(self._flat)
-            self._head_t = net.transposed(self._views["head.weight"])
         return self._views
 
     def _token_input(self, x_t):
@@ -104,7 +103,9 @@ class StreamingPredictor:
         self._states, top = net.step(est._spec, v, self._states, xb)
         self.n_steps_ += 1
         raw = np.empty((1, est._spec.n_outputs), dtype=xb.dtype)
-        linear_forward(np.ascontiguousarray(top), self._head_t, v["head.bias"], raw, False)
+        # the head transposed at every step: weights changed in place (load_state_dict, partial_fit) count
+        head_t = net.transposed(v["head.weight"])
+        linear_forward(np.ascontiguousarray(top), head_t, v["head.bias"], raw, False)
         return output_activation(est._loss, raw)[0]
 
     def step(self, x_t):

@@ -70,3 +70,23 @@ def test_other_inputs_take_the_general_path_and_keep_its_errors():
         est.predict(bad)
     with pytest.raises(ValueError, match="features"):
         est.predict(rng.normal(size=(1, 5, 3)).astype(np.float32))
+
+
+def test_a_stream_follows_weights_changed_after_it_was_made():
+    """load_state_dict and partial_fit change the weights in place: an open stream sees the new head too."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(20, 6, 2)).astype(np.float32)
+    Y = np.stack([X[:, -1, 0], X[:, 0, 1]], 1)  # two outputs: the head's transpose is a copy
+    reg = _fit(LSTMRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0), X, Y)
+    stream = reg.stream()
+    stream.step(X[0, 0])
+    state = reg.state_dict()
+    state["head.weight"] = state["head.weight"] * 3
+    reg.load_state_dict(state)
+    stream.reset()
+    np.testing.assert_array_equal([stream.step(x) for x in X[0]][-1], reg.predict(X[:1])[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg.partial_fit(X, Y * 5)
+    stream.reset()
+    np.testing.assert_array_equal([stream.step(x) for x in X[0]][-1], reg.predict(X[:1])[0])

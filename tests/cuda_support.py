@@ -6,11 +6,30 @@ import threading
 import pytest
 
 
-def require_cuda():
-    """Module-level skip marker: the tests need numba.cuda (simulator or GPU)."""
+def cuda_status():
+    """``(available, reason)`` for the CUDA tests.
+
+    They need numba.cuda able to run kernels (the simulator or a GPU) and,
+    under the simulator, numba-cuda: GPU support is the optional ``cuda``
+    extra, and the numba.cuda that numba itself still ships is not what its
+    users run. A bare install (``.ci/run``'s first stage) skips them; its
+    second stage installs numba-cuda and runs them.
+    """
+    import importlib.util
+
+    from numba import config
+
+    if config.ENABLE_CUDASIM and importlib.util.find_spec("numba_cuda") is None:
+        return False, ('the CUDA tests need numba-cuda (pip install "sklstm[cuda13]"); .ci/run installs it '
+                       "in its second stage")
     from sklstm._kernels.cuda import status
 
-    ok, reason = status()
+    return status()
+
+
+def require_cuda():
+    """Module-level skip marker: the tests need numba.cuda (simulator or GPU) through numba-cuda."""
+    ok, reason = cuda_status()
     return pytest.mark.skipif(not ok, reason=reason)
 
 

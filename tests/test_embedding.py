@@ -151,9 +151,9 @@ def test_padded_2d_ids_use_the_last_non_padding_id_as_the_end(rng):
 
 
 def test_gpu_fit_on_token_ids_matches_the_cpu(rng):
-    from sklstm._kernels.cuda import status
+    from cuda_support import cuda_status
 
-    ok, reason = status()
+    ok, reason = cuda_status()
     if not ok:
         pytest.skip(reason)
     X, y = _order_task(rng, 12)

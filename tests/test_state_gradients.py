@@ -182,9 +182,9 @@ def test_step_refuses_a_bidirectional_network(rng):
 @pytest.mark.parametrize("hidden,bidirectional", SHAPES)
 @pytest.mark.parametrize("cell", CELLS)
 def test_cuda_driver_state_gradients_match_the_cpu_driver(rng, cell, hidden, bidirectional):
-    from sklstm._kernels.cuda import status
+    from cuda_support import cuda_status
 
-    ok, reason = status()
+    ok, reason = cuda_status()
     if not ok:
         pytest.skip(reason)
     from numba import cuda

@@ -36,7 +36,7 @@ def single_sequence(est, X):
     spec = est._spec
     if (X.dtype != est.coefs_flat_.dtype or spec.vocab_size or not X.flags.c_contiguous
             or not X.flags.writeable or X.shape[1] == 0 or X.shape[2] != spec.n_features
-            or X.shape[2] != getattr(est, "n_features_in_", -1) or hasattr(est, "feature_names_in_")):
+            or hasattr(est, "feature_names_in_")):
         return None
     lengths = np.empty(1, dtype=np.int64)
     if scan_padded(X, lengths) >= 0 or lengths[0] != X.shape[1]:

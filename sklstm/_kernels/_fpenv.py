@@ -25,13 +25,12 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ._jit import jit
-from ._microkernel import load
+from ._microkernel import X86_64, load
 
 __all__ = ["flush_denormals"]
 
-_MACHINE = platform.machine().lower()
-_X86 = _MACHINE in ("x86_64", "amd64")
-_AARCH64 = _MACHINE in ("aarch64", "arm64")
+_X86 = X86_64
+_AARCH64 = platform.machine().lower() in ("aarch64", "arm64")
 #: whether this CPU's floating-point control register is handled
 _SUPPORTED = _X86 or _AARCH64
 #: MXCSR bits: flush to zero (15) and denormals are zero (6)

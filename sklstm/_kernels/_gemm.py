@@ -29,14 +29,13 @@ matrices, which doubled the cold compile time of the package.
 
 The micro-kernel is built on x86-64. Elsewhere, with ``SKLSTM_GEMM=portable``,
 or when its IR fails to compile (a RuntimeWarning), the slot points at
-:func:`_portable` instead: plain loops with the same per-element arithmetic,
+:func:`sklstm._kernels._portable._portable` instead: plain loops with the same per-element arithmetic,
 bitwise equal results (tested), slower. ``KERNEL_IN_USE`` records which one
 each dtype runs.
 """
 
 import ctypes
 import os
-import platform
 import threading
 import warnings
 
@@ -50,10 +49,9 @@ from numba.core.sigutils import normalize_signature
 from numba.extending import intrinsic
 
 from ._jit import jit, kernel_cache
-from ._math import madd, prefer_wide_vectors
 # the product's constants and IR helpers (re-exported: callers import them from here)
 from ._microkernel import (  # noqa: F401
-    KC, MR, NV, MC, PACK_ROWS, ROW_GROUP, ROW_KERNEL_MAX, VECTOR_BYTES, _FEATURES, _HAS_FMA,
+    KC, MR, NV, MC, PACK_ROWS, ROW_GROUP, ROW_KERNEL_MAX, VECTOR_BYTES, X86_64 as _X86, _FEATURES, _HAS_FMA,
     emit_madd, _tile_kernel, _row_kernel, _addr, _ptr, _itemsize, load)
 
 __all__ = ["gemm", "gemm_packed", "packed", "pack_panels", "panel_width", "prepare", "VECTOR_BYTES", "MR"]
@@ -206,62 +204,6 @@ def _core_f64(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate, work):
     _core(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate != 0, work, np.float64(0))
 
 
-@jit(internal=True)
-def _portable(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate, z):
-    """:func:`_core` as plain loops: the same result, bit for bit, without the LLVM-IR micro-kernel.
-
-    Every element is the micro-kernel's chain ``madd(a[i, k], b[k, j], ...)``
-    over ``k`` in order from 0, per block of ``KC`` (one block when B is
-    packed), each block's chain added to C in order: exactly the arithmetic
-    of :func:`_core`, so the two give bitwise equal products (tested). One row
-    of C at a time, the inner loop over columns (vectorized by LLVM).
-    """
-    if mode == PACK_ONLY:
-        _pack(b, ldb, K, a, N, c, ldc, z)
-        return
-    prefer_wide_vectors()
-    packed_b = mode != 0
-    nr = panel_width(z)
-    pa = _ptr(a, z)
-    pb = _ptr(b, z)
-    pc = _ptr(c, z)
-    kb = K if packed_b else KC
-    row = np.full(N, z)
-    for i in range(M):
-        ai = i * sa_i
-        ci = i * ldc
-        for k0 in range(0, K, kb):
-            k1 = min(K, k0 + kb)
-            for j in range(N):
-                row[j] = 0
-            for k in range(k0, k1):
-                aik = pa[ai + k * sa_k]
-                if packed_b:
-                    for p in range((N + nr - 1) // nr):
-                        base = (p * K + k) * nr
-                        c0 = p * nr
-                        for jj in range(min(nr, N - c0)):
-                            row[c0 + jj] = madd(aik, pb[base + jj], row[c0 + jj])
-                else:
-                    bk = k * ldb
-                    for j in range(N):
-                        row[j] = madd(aik, pb[bk + j], row[j])
-            if accumulate or k0 > 0:
-                for j in range(N):
-                    pc[ci + j] += row[j]
-            else:
-                for j in range(N):
-                    pc[ci + j] = row[j]
-
-
-def _portable_f32(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate, work):
-    _portable(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate != 0, np.float32(0))
-
-
-def _portable_f64(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate, work):
-    _portable(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate != 0, np.float64(0))
-
-
 # The kernels call the product through a function pointer, not by linking its code: numba
 # re-optimizes every linked callee inside each caller, and the micro-kernel's unrolled tiles
 # made every function that multiplies matrices slow to compile. A cached caller refers to the
@@ -269,7 +211,6 @@ def _portable_f64(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate, work
 # loads the address from it at each call. The product for a dtype is compiled (or loaded from
 # the cache) only when that dtype is first used: by :func:`prepare`, or failing that by the
 # first call itself, through a trampoline the slot points to until then.
-_X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
 _DTYPES = (types.float32, types.float64)
 _PY_CORES = (_core_f32, _core_f64)
 _SLOT_SYMBOLS = {types.float32: "sklstm_gemm_core_slot_f32", types.float64: "sklstm_gemm_core_slot_f64"}
@@ -278,7 +219,6 @@ _COMPILED = {}
 _PROTOTYPE = ctypes.CFUNCTYPE(None, *([ctypes.c_int64] * 13))
 
 
-_PORTABLE_CORES = (_portable_f32, _portable_f64)
 #: the product each dtype's slot points at once loaded: "microkernel" or "portable"
 KERNEL_IN_USE = {}
 _BUILT = {}
@@ -302,7 +242,9 @@ def requested_kernel() -> str:
 def _compile_core(i: int, kind: str):
     """The compiled C callback of ``kind`` ("microkernel" or "portable") for ``_DTYPES[i]`` (cached)."""
     if (i, kind) not in _BUILT:
-        fn = (_PY_CORES if kind == "microkernel" else _PORTABLE_CORES)[i]
+        from ._portable import PORTABLE_CORES  # imported here: it reads this module's packing helpers
+
+        fn = (_PY_CORES if kind == "microkernel" else PORTABLE_CORES)[i]
         compiled = CFunc(fn, normalize_signature(_CORE_SIG), locals={},
                          options={"nopython": True, "error_model": "numpy"})
         compiled._cache = kernel_cache(fn)  # what cache=True does, keyed on every kernel file
@@ -363,7 +305,6 @@ def _trampoline(i: int):
         try:
             address = _load(i)
         except Exception as exc:
-            _FAILURES[i] = exc
             _poison(i, args)
             warnings.warn(f"sklstm: the matrix product could not be compiled ({type(exc).__name__}: {exc}); "
                           "its output is NaN. sklstm.show_versions() describes this installation.",
@@ -376,7 +317,6 @@ def _trampoline(i: int):
 
 _LOCK = threading.RLock()
 _TRAMPOLINE_CALLS = [0] * len(_DTYPES)  # calls that had to compile: none from sklstm's own paths (tested)
-_FAILURES = {}
 _TRAMPOLINES = tuple(_trampoline(i) for i in range(len(_DTYPES)))
 for _i, _dt in enumerate(_DTYPES):
     _SLOTS[_i] = ctypes.cast(_TRAMPOLINES[_i], ctypes.c_void_p).value

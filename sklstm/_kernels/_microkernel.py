@@ -47,6 +47,12 @@ MC = 16 * MR
 PACK_ROWS = 4 * MR
 
 
+#: names ``platform.machine()`` gives x86 CPUs
+_X86_NAMES = ("x86_64", "amd64", "i386", "i686", "x86")
+#: this machine is x86-64 (where the micro-kernel is built and MXCSR holds the denormal flags)
+X86_64 = platform.machine().lower() in ("x86_64", "amd64")
+
+
 def has_fma(machine: str, features: set) -> bool:
     """Whether the target has fused multiply-add instructions.
 
@@ -55,7 +61,7 @@ def has_fma(machine: str, features: set) -> bool:
     have them, and LLVM lists no feature for it there.
     """
     machine = machine.lower()
-    if machine in ("x86_64", "amd64", "i386", "i686", "x86"):
+    if machine in _X86_NAMES:
         return "fma" in features or "fma4" in features
     return machine.startswith(("aarch64", "arm64", "ppc64", "s390x")) or "fma" in features
 

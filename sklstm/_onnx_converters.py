@@ -23,10 +23,8 @@ def _out_type(var):
 
 
 def _network_estimator(est):
+    """``est``, fitted (the cell is checked by :func:`sklstm._onnx_graph.emit_network`)."""
     est._check_fitted()
-    spec = est._spec
-    if spec.cell not in ("lstm", "lstm1997", "gru", "rnn"):  # pragma: no cover - every cell is covered
-        raise ValueError(f"cell={spec.cell!r} has no ONNX operator.")
     return est
 
 

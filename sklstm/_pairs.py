@@ -17,11 +17,16 @@ from ._validation import warn_user
 from ._vocabulary import DEFAULT_TOKEN_PATTERN
 from .text import TextVectorizer
 
-__all__ = ["PairInput", "read_side", "unknown_tokens", "pad_block"]
+__all__ = ["PairInput", "read_side", "unknown_tokens", "pad_block", "looks_like_features"]
 
 
 def _is_frame(Z):
     return hasattr(Z, "iloc") and hasattr(Z, "columns")
+
+
+def looks_like_features(X):
+    """Whether ``X`` is a feature-matrix source (a DataFrame, or a 2D float or bool array)."""
+    return _is_frame(X) or (isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "fb")
 
 
 def read_side(Z, what, allow_features):

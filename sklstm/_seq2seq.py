@@ -14,7 +14,8 @@ Cho et al. 2014; Luong et al. 2015):
 - :class:`Seq2SeqObjective`: next-token cross-entropy of the target given
   the source, with teacher forcing (or scheduled sampling below a ratio of
   one), a :class:`~sklstm._objectives.RecurrentObjective` for the loop;
-- :func:`log_likelihoods`: fixed-order teacher-forced scoring of pairs.
+- :func:`log_likelihoods`: fixed-order teacher-forced scoring of pairs;
+  :func:`attention_maps`: the attention weights of pairs.
 
 Arrays: the source batch is ``X`` of shape (n, S, 1) int64 token ids (or
 (n, 1, F) features) with ``lengths``; the target ``y`` is (n, T) int64 ids
@@ -39,7 +40,7 @@ from ._seq2seq_spec import Seq2SeqSpec
 from ._spec import CELL_GATES
 
 __all__ = ["Seq2SeqSpec", "Seq2SeqObjective", "Encoded", "encode", "attend",
-           "decoder_inputs", "log_likelihoods"]
+           "decoder_inputs", "log_likelihoods", "attention_maps"]
 
 
 # ---------------------------------------------------------------------------- the source side
@@ -399,3 +400,41 @@ def log_likelihoods(spec, flat, X, lengths, y, batch_size=64):
         lp = head_log_probs(spec, v, feat[tt, bb])
         np.add.at(out, rows[bb], lp[np.arange(tt.size), targets[tt, bb]])
     return out, tlens_all
+
+
+def attention_maps(spec, flat, X, lengths, y, batch_size=64):
+    """Teacher-forced attention weights of each pair: target steps by source steps.
+
+    The softmax over the source steps of every decoder step (the step that
+    writes target token ``t``, ``<eos>`` included), computed with the
+    training-time products: equal to the weights of decoding up to rounding.
+
+    Parameters
+    ----------
+    spec : Seq2SeqSpec
+        With ``attention``.
+    flat : ndarray of shape (n_params,)
+    X : ndarray of shape (n, S, 1)
+    lengths : int64 ndarray of shape (n,)
+    y : int64 ndarray of shape (n, T)
+        Targets ending in ``<eos>``, 0-padded.
+
+    Returns
+    -------
+    weights : list of float64 ndarrays of shape (n_target_tokens_i, lengths[i])
+    """
+    v = spec.views(flat)
+    tlens_all = np.count_nonzero(y, axis=1).astype(np.int64)
+    out = [None] * X.shape[0]
+    order = np.argsort(-tlens_all, kind="stable")  # the decoder reads rows by decreasing target length
+    for start in range(0, X.shape[0], batch_size):
+        rows = order[start:start + batch_size]
+        tl = np.ascontiguousarray(tlens_all[rows])
+        encoded = encode(spec, v, X[rows, :int(lengths[rows].max())], lengths[rows])
+        inputs, _ = decoder_inputs(spec, y[rows], tl)
+        # without the transposed keys attend() takes its training path, which keeps the weights
+        _, cache = decode_teacher_forced(spec, v, encoded._replace(keys_t=None), inputs, tl, keep=True)
+        att = cache[3]
+        for j, i in enumerate(rows):
+            out[i] = att.weights[j, :tl[j], :lengths[i]].astype(np.float64)
+    return out

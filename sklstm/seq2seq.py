@@ -17,12 +17,12 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 
-from ._base import BaseRecurrent
+from ._base import BaseRecurrent, _rows
 from ._decoding import generate
-from ._objectives import Batch, TrainOptions
+from ._objectives import TrainOptions
 from ._optimizers import make_optimizer
-from ._pairs import PairInput
-from ._seq2seq import Seq2SeqObjective, log_likelihoods
+from ._pairs import PairInput, looks_like_features
+from ._seq2seq import Seq2SeqObjective, attention_maps, log_likelihoods
 from ._seq2seq_persistence import persistent_state, restore
 from ._seq2seq_spec import Seq2SeqSpec
 from ._sequences import writable
@@ -235,7 +235,7 @@ epsilon, rho, alpha
         self._validate_params()
         if self.device == "cuda":
             raise ValueError("LSTMSeq2Seq has no GPU path yet; use device='cpu' (or 'auto').")
-        if self.attention and _looks_like_features(X):
+        if self.attention and looks_like_features(X):
             raise ValueError("attention=True needs a source sequence to attend to; a feature-vector source "
                              "has none. Set attention=False.")
         if self.warm_start and hasattr(self, "coefs_flat_"):
@@ -402,6 +402,33 @@ epsilon, rho, alpha
         data = self._batch(src, tgt)
         return log_likelihoods(self._spec, self.coefs_flat_, data.X, data.lengths, data.y)[0]
 
+    def attention_weights(self, X, y=None):
+        """Attention weights of each pair: how much each output token read each source token.
+
+        Parameters
+        ----------
+        X : sources, as in :meth:`fit` (text or token ids)
+        y : list of str, list of 1D integer arrays, or None, default=None
+            Targets to read (teacher forced); None: the greedy outputs of
+            :meth:`predict`, so that the weights are those of its decoding.
+
+        Returns
+        -------
+        weights : list of float64 ndarrays of shape (n_target_tokens + 1, n_source_tokens)
+            Row ``t``: the softmax over the source tokens when the decoder
+            writes target token ``t`` (the last row: ``<eos>``).
+        """
+        self._check_fitted()
+        if not self._spec.attention:
+            raise ValueError("attention_weights needs a model fitted with attention=True.")
+        src = self._encode_sources(X)
+        tgt = self._encode_targets(y) if y is not None else \
+            [np.append(t, self._spec.eos) for t in self._decode(X, 1, None, 1.0).tokens]
+        if len(tgt) != len(src):
+            raise ValueError("X and y must hold the same number of pairs.")
+        data = self._batch(src, tgt)
+        return attention_maps(self._spec, self.coefs_flat_, data.X, data.lengths, data.y)
+
     def score(self, X, y, sample_weight=None):
         """Exact-match accuracy of the greedy outputs: the share with exactly the target's tokens.
 
@@ -468,17 +495,5 @@ epsilon, rho, alpha
         """
         return BaseRecurrent.load_state_dict(self, state)
 
-    def _persistent_state(self) -> dict:
-        return persistent_state(self)
-
-    def _restore_state(self, state: dict) -> None:
-        restore(self, state)
-
-
-def _looks_like_features(X):
-    return (hasattr(X, "iloc") and hasattr(X, "columns")) or \
-        (isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "fb")
-
-
-def _rows(data, idx):
-    return Batch(data.X[idx], data.lengths[idx], data.y[idx])
+    _persistent_state = persistent_state  # persistent_state(est) -> dict, restore(est, state)
+    _restore_state = restore

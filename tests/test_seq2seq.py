@@ -168,6 +168,37 @@ def test_padding_and_batch_mates_never_change_a_result():
         assert model.score_pairs([s], [t])[0] == together[3 + i]  # bitwise
 
 
+def test_attention_weights_are_the_weights_of_decoding(monkeypatch, reverser):
+    """One row per output token and <eos>, one column per source token; the decoder's own weights."""
+    import sklstm._attention as attention_module
+
+    model = _quiet_fit(LSTMSeq2Seq(attention=True, bidirectional=True, **LEARNS), WORDS * 2, REVERSED * 2)
+    assert model._spec.keyed
+    sources = ["abbab", "b", "ba", "aabb"]
+    outputs = model.predict(sources)
+    weights = model.attention_weights(sources)
+    assert [w.shape for w in weights] == [(len(o) + 1, len(s)) for s, o in zip(sources, outputs)]
+    assert all(w.dtype == np.float64 and np.allclose(w.sum(axis=1), 1) for w in weights)
+    given = model.attention_weights(sources, outputs)  # the same targets, given
+    assert all(np.array_equal(a, b) for a, b in zip(given, weights))
+    assert model.attention_weights(sources[1:2])[0].tolist() == weights[1].tolist()  # batch mates
+    seen, original = [], attention_module.attention_context
+
+    def recording(q, keys_t, memory, lengths, w, context):  # the fixed-order kernel decoding uses
+        original(q, keys_t, memory, lengths, w, context)
+        seen.append(w[0, 0, :lengths[0]].copy())
+
+    monkeypatch.setattr(attention_module, "attention_context", recording)
+    for source, w in zip(sources, weights):
+        seen.clear()
+        model.predict([source])
+        np.testing.assert_allclose(np.array(seen), w, atol=1e-5)
+    with pytest.raises(ValueError, match="attention=True"):
+        reverser.attention_weights(["ab"])
+    with pytest.raises(ValueError, match="same number of pairs"):
+        model.attention_weights(["ab", "b"], ["ba"])
+
+
 # --------------------------------------------------------------------------- the sklearn contract
 def test_clone_get_and_set_params(reverser):
     params = reverser.get_params()
@@ -455,10 +486,10 @@ def test_feature_and_id_sources_are_checked(rng):
         ids.predict([np.array([1.5, 2.0])])
 
 
-@pytest.mark.parametrize("method", ["predict", "score", "score_pairs", "state_dict"])
+@pytest.mark.parametrize("method", ["predict", "score", "score_pairs", "state_dict", "attention_weights"])
 def test_not_fitted(method):
     args = {"predict": (["ab"],), "score": (["ab"], ["ba"]), "score_pairs": (["ab"], ["ba"]),
-            "state_dict": ()}
+            "state_dict": (), "attention_weights": (["ab"],)}
     with pytest.raises(NotFittedError):
         getattr(LSTMSeq2Seq(), method)(*args[method])
 

@@ -78,7 +78,8 @@ def main():
 
         have_torch = torch.cuda.is_available() and not args.smoke
         if have_torch:
-            print(f"torch GPU: {torch.cuda.get_device_name()}  cuDNN {torch.backends.cudnn.version()}  TF32 off")
+            cudnn = torch.backends.cudnn.version()
+            print(f"torch GPU: {torch.cuda.get_device_name()}  cuDNN {cudnn}  TF32 off")
     except ImportError:
         have_torch = False
     rows = []

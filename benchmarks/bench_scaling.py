@@ -21,7 +21,8 @@ def sweep(name, values, make):
 
 def main():
     pin_threads(1)
-    print("command: python benchmarks/bench_scaling.py (LSTM, float32, 1 thread; base B=32, T=100, F=16, H=64)")
+    print("command: python benchmarks/bench_scaling.py "
+          "(LSTM, float32, 1 thread; base B=32, T=100, F=16, H=64)")
     sweep("T", [50, 100, 200, 500, 1000], lambda T: (32, T, 16, 64))
     sweep("batch", [16, 32, 64, 128, 256, 512], lambda B: (B, 100, 16, 64))
     print("\n(for H the last column divides by H; H^2 growth shows as a linear rise)")

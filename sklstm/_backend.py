@@ -120,7 +120,8 @@ class CudaBackend:
         from . import _cuda_network as cn
 
         key = int(rng.integers(2 ** 32)) if self.objective.options.dropout > 0 else 0
-        loss, outcome = self.device_step(cn.device_batch(self.X, self.lengths, idx, self.ws, self.tokens), key)
+        batch = cn.device_batch(self.X, self.lengths, idx, self.ws, self.tokens)
+        loss, outcome = self.device_step(batch, key)
         if outcome == "gradient":
             raise Diverged(f"the loss became {loss}")
         if outcome == "weights":

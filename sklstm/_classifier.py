@@ -248,7 +248,8 @@ class LSTMClassifier(ClassifierMixin, BaseRecurrent):
                 raise ValueError(f"class_weight names classes {sorted(unknown, key=str)} that are not in "
                                  f"the data: {list(self.classes_)}.")
             bad = {k: v for k, v in self.class_weight.items()
-                   if not (isinstance(v, (int, float, np.integer, np.floating)) and np.isfinite(v) and v >= 0)}
+                   if not (isinstance(v, (int, float, np.integer, np.floating))
+                           and np.isfinite(v) and v >= 0)}
             if bad:
                 raise ValueError(f"class_weight values must be finite non-negative numbers; got {bad}.")
             cw = {i: self.class_weight.get(c, 1.0) for i, c in enumerate(self.classes_)}
@@ -298,7 +299,7 @@ class LSTMClassifier(ClassifierMixin, BaseRecurrent):
         if first and classes is None and type_of_target(y) != "multilabel-indicator":
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if not first and classes is not None and not np.array_equal(np.sort(np.asarray(classes)),
-                                                                       self.classes_):
+                                                                    self.classes_):
             raise ValueError(f"`classes={list(classes)}` is not the same as on the first call "
                              f"to partial_fit: {list(self.classes_)}.")
         return self._partial_fit(X, y, sample_weight=sample_weight, classes=classes)

@@ -84,7 +84,10 @@ def check_training_memory(spec, batch, steps, itemsize, dropout, data_bytes):
 
 
 def prediction_batch(spec, steps, itemsize, batch_size):
-    """Sequences per prediction batch: ``batch_size``, or fewer so one batch takes at most half the free memory."""
+    """Sequences per prediction batch.
+
+    ``batch_size``, or fewer so that one batch takes at most half the free memory.
+    """
     mem = free_device_memory()
     per_seq = step_bytes(spec, False) * max(int(steps), 1) * itemsize
     if mem is None:

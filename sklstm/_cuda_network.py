@@ -325,7 +325,8 @@ def loss_and_grad(objective, params, batch, targets, ws, key=0):
             if sel.size == 0:
                 continue
             ysrc = wsrc = rows[sel]
-            sel_d, steps_d = ws.upload("sel", sel.astype(np.int64)), ws.upload("steps", steps.astype(np.int64))
+            sel_d = ws.upload("sel", sel.astype(np.int64))
+            steps_d = ws.upload("steps", steps.astype(np.int64))
         m = ysrc.shape[0]
         feat = ws.get("feat", (m, hsz), dt)
         if return_sequences:
@@ -446,12 +447,12 @@ def forward(spec, flat, X, lengths, *, return_sequences=False, head=True, batch_
         if return_sequences:
             tt, bb = np.nonzero(np.arange(x.shape[0])[:, None] < lens[None, :])
             feat = ws.get("feat", (tt.shape[0], spec.head_size), dt)
-            dhead.gather_steps(top, ws.upload("tt", tt.astype(np.int64)), ws.upload("bb", bb.astype(np.int64)),
-                               feat)
+            dhead.gather_steps(top, ws.upload("tt", tt.astype(np.int64)),
+                               ws.upload("bb", bb.astype(np.int64)), feat)
         else:
             feat = ws.get("feat", (B, spec.head_size), dt)
-            dhead.gather_last(top, ws.upload("sel", np.arange(B, dtype=np.int64)), ws.upload("steps", lens - 1),
-                              spec.hidden[-1], spec.bidirectional, feat)
+            dhead.gather_last(top, ws.upload("sel", np.arange(B, dtype=np.int64)),
+                              ws.upload("steps", lens - 1), spec.hidden[-1], spec.bidirectional, feat)
         if head:
             res = ws.get("res", (feat.shape[0], width), dt)
             blas.linear_forward(feat, v["head.weight"], v["head.bias"], res)

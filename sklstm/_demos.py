@@ -46,7 +46,8 @@ def vowels(seed=0, epochs=100):
     mlp = MLPClassifier(hidden_layer_sizes=(64,), max_iter=500, random_state=seed).fit(flat(Xs), y)
     base = mlp.score(flat(Xts), yt)
     print("UCI Japanese Vowels: 9 speakers, 12 LPC coefficients, 7-29 frames; 270 train / 370 test")
-    print(f"bidirectional LSTMClassifier(64) test accuracy: {acc:.3f}   (fit {secs:.1f}s, {clf.n_iter_} epochs)")
+    print(f"bidirectional LSTMClassifier(64) test accuracy: {acc:.3f}   "
+          f"(fit {secs:.1f}s, {clf.n_iter_} epochs)")
     print(f"baseline MLP on zero-padded flattened frames: {base:.3f}")
     return {"accuracy": acc, "baseline": base}
 
@@ -118,8 +119,8 @@ def airline(seed=0, epochs=200, origins=(96, 108, 120), horizon=12, seeds=3):
     for name, scores in rows.items():
         out[name] = np.mean(scores, axis=0).tolist()
         print(f"  {name:32s} sMAPE {out[name][0]:5.2f}   RMSE {out[name][1]:6.1f}")
-    print(f"  (LSTMForecaster: {seeds} seeds per origin, {secs:.0f}s in all; Holt-Winters and the airline ARIMA "
-          "are in benchmarks/bench_airline.py)")
+    print(f"  (LSTMForecaster: {seeds} seeds per origin, {secs:.0f}s in all; "
+          "Holt-Winters and the airline ARIMA are in benchmarks/bench_airline.py)")
     return out
 
 

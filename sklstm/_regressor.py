@@ -124,7 +124,8 @@ class LSTMRegressor(RegressorMixin, BaseRecurrent):
             ys = [np.asarray(a, dtype=np.float64) for a in check_targets_per_step(y, lengths, numeric=True)]
             ndim = ys[0].ndim
             if any(a.ndim != ndim for a in ys) or ndim > 2:
-                raise ValueError("Per-step targets must all be 1D (n_timesteps,) or 2D (n_timesteps, n_targets).")
+                raise ValueError("Per-step targets must all be 1D (n_timesteps,) "
+                                 "or 2D (n_timesteps, n_targets).")
             ys = [a[:, None] if ndim == 1 else a for a in ys]
             k = ys[0].shape[1]
             enc = np.zeros((len(ys), int(lengths.max()), k))
@@ -151,8 +152,8 @@ class LSTMRegressor(RegressorMixin, BaseRecurrent):
             self._y_ndim = ndim
             self.n_outputs_ = enc.shape[-1]
         elif enc.shape[-1] != self.n_outputs_ or ndim != self._y_ndim:
-            raise ValueError(f"y has {enc.shape[-1]} target(s) in a {ndim}D form but the model was fitted with "
-                             f"{self.n_outputs_} in a {self._y_ndim}D form.")
+            raise ValueError(f"y has {enc.shape[-1]} target(s) in a {ndim}D form but the model was "
+                             f"fitted with {self.n_outputs_} in a {self._y_ndim}D form.")
         return enc
 
     def partial_fit(self, X, y, sample_weight=None):
@@ -232,7 +233,6 @@ class LSTMRegressor(RegressorMixin, BaseRecurrent):
         from sklearn.metrics import r2_score
 
         return float(r2_score(truth, pred.reshape(len(truth), -1), sample_weight=w))
-
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

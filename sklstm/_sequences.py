@@ -241,7 +241,8 @@ def check_sequences(X, dtype=np.float32):
             return _ragged(list(X), dtype)
         _raise_for_non_array_item(X)
     if X.ndim != 3:
-        raise ValueError(f"Expected {SEQUENCE_FORMS}; got an array with {X.ndim} dimension(s) and shape {X.shape}.")
+        raise ValueError(f"Expected {SEQUENCE_FORMS}; got an array with {X.ndim} dimension(s) "
+                         f"and shape {X.shape}.")
     return _padded3d(X, dtype)
 
 
@@ -279,4 +280,3 @@ def check_targets_per_step(y, lengths, *, numeric: bool):
             )
         out.append(a[:L])
     return out
-

@@ -23,7 +23,8 @@ def _as_series(s, name="series"):
     if a.ndim == 1:
         a = a[:, None]
     if a.ndim != 2:
-        raise ValueError(f"{name} must be 1D (n_timesteps,) or 2D (n_timesteps, n_features); got shape {a.shape}")
+        raise ValueError(f"{name} must be 1D (n_timesteps,) or 2D (n_timesteps, n_features); "
+                         f"got shape {a.shape}")
     if not np.isfinite(a).all():
         raise ValueError(f"{name} contains NaN or infinity")
     return a

@@ -185,7 +185,8 @@ class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, auto
         if set(state) != {"mean_", "scale_", "var_", "n_features_in_", "n_steps_seen_"}:
             raise ValueError("unexpected SequenceScaler attributes")
         n = state["n_features_in_"]
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1 or not isinstance(state["n_steps_seen_"], int):
+        if (not isinstance(n, int) or isinstance(n, bool) or n < 1
+                or not isinstance(state["n_steps_seen_"], int)):
             raise ValueError("bad counts")
         for k in ("mean_", "scale_", "var_"):
             a = state[k]

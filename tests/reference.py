@@ -93,7 +93,10 @@ def run_direction(cell, xs, p, names, reverse, init=None):
     """
     w_ih, w_hh, b_ih, b_hh = (p[n] for n in names)
     H = w_hh.shape[1]
-    h, c = (np.zeros(H), np.zeros(H)) if init is None else (np.array(init[0], float), np.array(init[1], float))
+    if init is None:
+        h, c = np.zeros(H), np.zeros(H)
+    else:
+        h, c = np.array(init[0], float), np.array(init[1], float)
     T = xs.shape[0]
     hs = np.zeros((T, H))
     caches = [None] * T

@@ -107,7 +107,8 @@ def test_recursive_forecast_follows_a_sine():
 def test_stream_equals_predict_on_every_prefix(cell, rng):
     X, y = sign_of_sum(rng, 20, 7, 3)
     clf = LSTMClassifier(hidden_layer_sizes=(5, 4), cell=cell, max_iter=2, random_state=0).fit(X, y)
-    reg = LSTMRegressor(hidden_layer_sizes=(4,), cell=cell, max_iter=2, random_state=0).fit(X, X[:, :, :2].sum(1))
+    reg = LSTMRegressor(hidden_layer_sizes=(4,), cell=cell, max_iter=2, random_state=0)
+    reg.fit(X, X[:, :, :2].sum(1))
     for est in (clf, reg):
         s = est.stream()
         for seq in X[:3]:

@@ -167,7 +167,8 @@ def test_cpu_model_predicts_and_trains_on_gpu(data, tmp_path):
 
 def test_importing_sklstm_does_not_import_numba_cuda():
     code = ("import sys, numpy as np, sklstm\n"
-            "sklstm.LSTMRegressor(max_iter=1, hidden_layer_sizes=(2,)).fit(np.zeros((4, 3, 1)), np.zeros(4))\n"
+            "est = sklstm.LSTMRegressor(max_iter=1, hidden_layer_sizes=(2,))\n"
+            "est.fit(np.zeros((4, 3, 1)), np.zeros(4))\n"
             "assert 'numba.cuda' not in sys.modules, sorted(m for m in sys.modules if 'cuda' in m)\n")
     subprocess.run([sys.executable, "-W", "ignore", "-c", code], check=True)
 

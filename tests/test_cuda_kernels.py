@@ -326,7 +326,8 @@ CASES = [
     # token input through an embedding (id 0 = padding_idx also inside sequences: no gradient)
     dict(cell="lstm", hidden=(3,), vocab=6),
     dict(cell="gru", hidden=(3, 2), bidirectional=True, vocab=5, loss="softmax"),
-    dict(cell="lstm", hidden=(3,), vocab=7, bptt_steps=2, return_sequences=True, loss="softmax", dt=np.float32),
+    dict(cell="lstm", hidden=(3,), vocab=7, bptt_steps=2, return_sequences=True, loss="softmax",
+         dt=np.float32),
 ]
 
 

@@ -34,7 +34,8 @@ def _public_objects():
             yield f"{modname}.{name}", getattr(mod, name)
 
 
-@pytest.mark.parametrize("qualname,obj", list(_public_objects()), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize("qualname,obj", list(_public_objects()),
+                         ids=lambda v: v if isinstance(v, str) else "")
 def test_public_objects_have_numpydoc(qualname, obj):
     doc = inspect.getdoc(obj)
     assert doc and len(doc.splitlines()[0]) > 10, qualname

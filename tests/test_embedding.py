@@ -192,7 +192,7 @@ def test_weights_move_to_and_from_torch_embedding_lstm_linear(rng):
 
 
 @pytest.mark.parametrize("bidirectional,per_step,bptt", [(False, False, None), (True, False, None),
-                                                          (False, True, None), (False, False, 2)])
+                                                         (False, True, None), (False, False, 2)])
 @pytest.mark.parametrize("cell", CELLS)
 def test_embedding_network_matches_the_numpy_reference(rng, cell, bidirectional, per_step, bptt):
     """Loss, every gradient (embedding rows included) and outputs equal tests/reference.py's."""

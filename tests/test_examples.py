@@ -30,8 +30,8 @@ def test_demo_entry_points(name, capsys, monkeypatch):
     from sklstm import _demos
     from sklstm.__main__ import main
 
-    quick = {"adding": ["--lag", "30", "--epochs", "2"], "text": ["--epochs", "3"], "generate": ["--epochs", "1"],
-             "translate": ["--epochs", "1"], "caption": ["--epochs", "2"]}
+    quick = {"adding": ["--lag", "30", "--epochs", "2"], "text": ["--epochs", "3"],
+             "generate": ["--epochs", "1"], "translate": ["--epochs", "1"], "caption": ["--epochs", "2"]}
     if name == "generate":  # one of its two corpora (the same run on each; CI time): the source code's
         full = _demos.generate
         monkeypatch.setitem(_demos.DEMOS, "generate", lambda **kw: full(corpus=("python",), **kw))

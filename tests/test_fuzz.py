@@ -42,7 +42,8 @@ def malformed_X(draw):
     if kind == "scalar":
         return draw(st.sampled_from([3, 3.5, "abc", None, b"x"]))
     if kind == "nested":
-        return draw(st.lists(st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=3), max_size=3))
+        floats = st.floats(allow_nan=True, allow_infinity=True)
+        return draw(st.lists(st.lists(floats, max_size=3), max_size=3))
     return draw(st.sampled_from([{"a": 1}, {1, 2}, object(), [None, None], [[1, "a"], [2, "b"]]]))
 
 

@@ -111,7 +111,8 @@ def test_input_gradient_norms_match_finite_differences(cell, rng):
     norms = input_gradient_norms(spec, flat, X, lengths, y, w, "squared_error")
 
     def f(Xv):
-        return loss_and_grad(spec, flat, np.empty_like(flat), Xv, lengths, y, w, "squared_error", clip_norm=None)
+        return loss_and_grad(spec, flat, np.empty_like(flat), Xv, lengths, y, w, "squared_error",
+                             clip_norm=None)
 
     eps = 1e-6
     for t in range(5):

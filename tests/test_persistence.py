@@ -29,7 +29,8 @@ def _fitted(rng):
         (GRUClassifier(solver="sgd", **small).fit(X, y3), y3),
         (LSTMClassifier(cell="lstm1997", early_stopping=True, solver="rmsprop", **small).fit(X, Y), Y),
         (LSTMRegressor(bidirectional=True, dtype="float64", **small).fit(X, X[:, -1]), X[:, -1]),
-        (GRURegressor(cell="rnn", hidden_layer_sizes=(3, 2), max_iter=2).fit(list(X), X[:, 0, 0]), X[:, 0, 0]),
+        (GRURegressor(cell="rnn", hidden_layer_sizes=(3, 2), max_iter=2).fit(list(X), X[:, 0, 0]),
+         X[:, 0, 0]),
     ]
 
 

@@ -64,7 +64,8 @@ def test_sequence_input_mirrors_common_checks(ragged, rng):
     # dtypes: float32/float64/int inputs give the same result
     if not ragged:
         for dt in (np.float32, np.float64):
-            np.testing.assert_array_equal(clf.predict_proba(X.astype(dt)), clf.predict_proba(X.astype(np.float32)))
+            np.testing.assert_array_equal(clf.predict_proba(X.astype(dt)),
+                                          clf.predict_proba(X.astype(np.float32)))
         Xi = np.round(X * 3).astype(np.int64)
         clf.fit(Xi, y)
         assert clf.predict(Xi).shape == (len(y),)

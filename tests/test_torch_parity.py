@@ -111,7 +111,8 @@ def test_estimator_loads_torch_weights(path):
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("config", [c + (0,) for c in mk.CONFIGS] + [c + (mk.VOCAB,) for c in mk.EMBED_CONFIGS],
+@pytest.mark.parametrize("config",
+                         [c + (0,) for c in mk.CONFIGS] + [c + (mk.VOCAB,) for c in mk.EMBED_CONFIGS],
                          ids=lambda c: c[0])
 def test_live_torch(config, dtype):
     pytest.importorskip("torch")

@@ -151,9 +151,11 @@ def test_more_input_and_training_paths(rng, capsys):
                       random_state=0).fit(X, X[:, 0, 0])
     assert len(r.validation_scores_) == 3 and "val_score=" in capsys.readouterr().err
     # sample_weight in partial_fit
-    p1 = LSTMClassifier(**small).partial_fit(X, y, classes=[0, 1], sample_weight=np.r_[np.ones(15), np.zeros(15)])
+    p1 = LSTMClassifier(**small).partial_fit(X, y, classes=[0, 1],
+                                             sample_weight=np.r_[np.ones(15), np.zeros(15)])
     p2 = LSTMClassifier(**small).partial_fit(X[:15], y[:15], classes=[0, 1])
-    assert not np.array_equal(p1.coefs_flat_, LSTMClassifier(**small).partial_fit(X, y, classes=[0, 1]).coefs_flat_)
+    unweighted = LSTMClassifier(**small).partial_fit(X, y, classes=[0, 1])
+    assert not np.array_equal(p1.coefs_flat_, unweighted.coefs_flat_)
     assert p2.n_iter_ == 1
     # target forms must stay the same across partial_fit calls
     r = LSTMRegressor(**small).partial_fit(X, X[:, 0, :2])

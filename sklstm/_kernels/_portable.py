@@ -17,7 +17,7 @@ __all__ = ["PORTABLE_CORES"]
 
 @jit(internal=True)
 def _portable(a, sa_i, sa_k, M, K, b, ldb, mode, N, c, ldc, accumulate, z):
-    """:func:`sklstm._kernels._gemm._core` as plain loops: the same result, bit for bit, without the IR kernel.
+    """:func:`sklstm._kernels._gemm._core` as plain loops: the same result bit for bit, without the IR kernel.
 
     Every element is the micro-kernel's chain ``madd(a[i, k], b[k, j], ...)``
     over ``k`` in order from 0, per block of ``KC`` (one block when B is

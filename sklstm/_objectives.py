@@ -361,27 +361,60 @@ class RecurrentObjective:
         norms : ndarray of shape (T,), float64
             Step t's entry averages over the sequences longer than t.
         """
+        B = len(batch)
+
+        def loss_grad(logits):
+            return loss_and_output_grad(self.loss, logits, batch.y, batch.sample_weight, float(B))[1]
+
+        grads = self.input_gradients(flat, batch.X, batch.lengths, loss_grad)
+        norms = np.sqrt((grads ** 2).sum(axis=2))  # (B, T)
+        valid = np.arange(grads.shape[1])[None, :] < batch.lengths[:, None]
+        return (norms * valid).sum(axis=0) / np.maximum(valid.sum(axis=0), 1) * B
+
+    def input_gradients(self, flat, X, lengths, cotangent) -> np.ndarray:
+        """Gradient of ``sum_i <c_i, z_i>`` with respect to each input step, ``z_i`` sequence i's head output.
+
+        Sequences do not interact (no dropout, no truncation), so row i is
+        sequence i's own gradient: a one-hot ``c_i`` gives the gradient of
+        one output, the loss's gradient with respect to ``z`` that of the loss.
+
+        Parameters
+        ----------
+        flat : ndarray of shape (n_params,)
+        X : ndarray of shape (n, T, F)
+            Padded, batch-major (token ids ``(n, T, 1)`` with an embedding).
+        lengths : int64 ndarray of shape (n,)
+        cotangent : callable
+            ``cotangent(z)`` for the head outputs ``z`` of shape (n, n_outputs)
+            (compute dtype, rows in ``X``'s order) returns ``c`` of the same shape.
+
+        Returns
+        -------
+        grads : ndarray of shape (n, max(lengths), F), float64
+            In ``X``'s order, zero at padding steps; with an embedding, the
+            gradient with respect to each step's embedding vector (F its width).
+        """
         spec = self.spec
         dt = flat.dtype
         v = spec.views(writable(flat))
         g = spec.views(np.zeros_like(flat))
-        x, lens, perm = net.sort_batch(batch.X, batch.lengths)
+        x, lens, perm = net.sort_batch(X, np.asarray(lengths, dtype=np.int64))
         x, _ = embed(spec, v, x, lens, dt)
-        B, T = lens.shape[0], x.shape[0]
-        w = batch.sample_weight[perm]
-        y = batch.y[perm]
+        B = lens.shape[0]
         ps = net.Pass(spec, v, lens, keep=True)
         top, tape, _ = net.stack_forward(ps, x, net.zero_states(spec, B, dt))
         rows = np.arange(B)
         feat = np.ascontiguousarray(net.gather_last(spec, top, rows, lens - 1))
         logits = feat @ v["head.weight"].T + v["head.bias"]
-        _, dlogits = loss_and_output_grad(self.loss, logits, y, w, float(B))
+        z = np.empty_like(logits)
+        z[perm] = logits
+        dlogits = np.asarray(cotangent(z), dtype=dt)[perm]
         dtop = np.zeros_like(top)
         net.scatter_last(spec, dtop, rows, lens - 1, dlogits @ v["head.weight"])
-        d_out, _ = net.stack_backward(ps, g, dtop, tape, input_grad=True)
-        norms = np.sqrt((d_out.astype(np.float64) ** 2).sum(axis=2))  # (T, B)
-        valid = np.arange(T)[:, None] < lens[None, :]
-        return (norms * valid).sum(axis=1) / np.maximum(valid.sum(axis=1), 1) * B
+        d_in, _ = net.stack_backward(ps, g, dtop, tape, input_grad=True)
+        grads = np.empty((B,) + d_in.shape[::2], dtype=np.float64)
+        grads[perm] = d_in.transpose(1, 0, 2)
+        return grads
 
 
 def embed(spec, v, x, lens, dt, ws=None):

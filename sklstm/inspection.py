@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["LossCurveDisplay", "ForecastDisplay", "input_gradient_norms"]
+from ._importance import TimestepImportanceDisplay, timestep_importance
+
+__all__ = ["LossCurveDisplay", "ForecastDisplay", "TimestepImportanceDisplay", "input_gradient_norms",
+           "timestep_importance"]
 
 
 def _axes(ax, display):
@@ -241,7 +244,8 @@ def input_gradient_norms(estimator, X, y):
     truncation) and averages ``||dLoss/dx_t||`` over the sequences longer
     than ``t``: for an RNN on a long-lag task it decays geometrically
     towards the first steps, for an LSTM it does not (Hochreiter &
-    Schmidhuber 1997).
+    Schmidhuber 1997). :func:`timestep_importance` differentiates the
+    model's output instead of the loss, per sequence.
 
     Parameters
     ----------

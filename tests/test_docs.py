@@ -14,7 +14,8 @@ import sklstm
 #: module whose examples were lost pass unnoticed)
 MODULES = {"sklstm._classifier": 9, "sklstm._regressor": 9, "sklstm._features": 9, "sklstm._streaming": 7,
            "sklstm.preprocessing": 5, "sklstm.persistence": 7, "sklstm.datasets": 15,
-           "sklstm.forecasting": 11, "sklstm.inspection": 5, "sklstm._precompile": 1, "sklstm.text": 5,
+           "sklstm.forecasting": 11, "sklstm.inspection": 5, "sklstm._importance": 16,
+           "sklstm._precompile": 1, "sklstm.text": 5,
            "sklstm.language_model": 5, "sklstm._ngram": 6, "sklstm._generated_text": 8,
            "sklstm.seq2seq": 4, "sklstm._forecaster": 5, "sklstm.onnx": 2,
            "sklstm._chunks": 12, "sklstm._show_versions": 2}

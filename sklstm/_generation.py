@@ -78,7 +78,7 @@ class GenerationMixin:
 
         Returns
         -------
-        proba : ndarray of shape (n_prefixes, vocab_size_)
+        proba : ndarray of shape ``(n_prefixes, vocab_size_)``
             Columns in id order (``tokens_``).
         """
         self._check_fitted()

@@ -64,7 +64,7 @@ class NgramLanguageModel(CorpusInput, BaseEstimator):
     ----------
     vectorizer_ : TextVectorizer or None
         The fitted vocabulary (None when fitted on token ids).
-    tokens_ : ndarray of shape (vocab_size_,)
+    tokens_ : ndarray of shape ``(vocab_size_,)``
     vocab_size_ : int
     discounts_ : ndarray of shape (order,)
         ``D`` of each history length ``0 .. order - 1``.
@@ -250,7 +250,7 @@ class NgramLanguageModel(CorpusInput, BaseEstimator):
 
         Returns
         -------
-        proba : ndarray of shape (n_prefixes, vocab_size_)
+        proba : ndarray of shape ``(n_prefixes, vocab_size_)``
         """
         self._check_fitted()
         if self.vectorizer_ is not None:

@@ -172,7 +172,7 @@ def load_stdlib_source(n_chars=300_000):
     """Python source code read at run time from the running interpreter's standard library.
 
     The classic char-rnn "source code" corpus with nothing to bundle: the
-    top-level ``.py`` files of the directory holding :mod:`os`, in sorted
+    top-level ``.py`` files of the directory holding ``os``, in sorted
     order, joined and cut at ``n_chars`` characters. The text depends on
     the Python version (and is the same for every run of one interpreter).
 

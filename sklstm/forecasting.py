@@ -114,7 +114,7 @@ def forecast(estimator, history, steps, window=None):
         step then re-runs the model over its window (the oldest step leaves
         the window, so no state can be carried). None feeds the whole
         history once and carries the recurrent state from step to step
-        (:meth:`stream`): each forecast step costs one timestep, with the
+        (:meth:`~sklstm.LSTMRegressor.stream`): each forecast step costs one timestep, with the
         same results as re-running ``predict`` over the growing history
         (a bidirectional model, or one without ``stream``, such as a
         ``Pipeline``, re-runs it).

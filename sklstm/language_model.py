@@ -132,7 +132,7 @@ class LSTMLanguageModel(GenerationMixin, CorpusInput, BaseEstimator):
     ----------
     vectorizer_ : TextVectorizer or None
         The fitted vocabulary (None when fitted on token ids).
-    tokens_ : ndarray of shape (vocab_size_,)
+    tokens_ : ndarray of shape ``(vocab_size_,)``
         Token of each id, the columns of :meth:`predict_proba`.
     vocab_size_ : int
     n_streams_ : int
@@ -429,7 +429,7 @@ class LSTMLanguageModel(GenerationMixin, CorpusInput, BaseEstimator):
         Returns
         -------
         state : dict of str to ndarray
-            ``embedding.weight`` (vocab_size_, embedding_dim), the
+            ``embedding.weight`` ``(vocab_size_, embedding_dim)``, the
             ``rnn.*_l{k}`` arrays of ``torch.nn.LSTM`` (GRU, RNN) and
             ``head.weight`` / ``head.bias`` of the output ``torch.nn.Linear``.
         """

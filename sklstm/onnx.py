@@ -20,7 +20,7 @@ exported once predicts like sklstm:
   tabular rows (one step each), as in sklstm;
 * token input (estimators with ``embedding_dim``): ``(N, T)`` int64 ids,
   trailing ``padding_idx`` ids are padding;
-* a row that :meth:`predict` would refuse (no valid step; NaN or inf
+* a row that ``predict`` would refuse (no valid step; NaN or inf
   inside the sequence) gives NaN outputs, never a silent value.
 
 Outputs follow skl2onnx: classifiers give ``label`` and ``probabilities``

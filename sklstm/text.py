@@ -417,7 +417,7 @@ class TextVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
 
         Returns
         -------
-        feature_names_out : ndarray of str objects, shape (vocab_size_,)
+        feature_names_out : ndarray of str objects, shape ``(vocab_size_,)``
         """
         self._check_fitted()
         out = np.empty(len(self.vocabulary_), dtype=object)

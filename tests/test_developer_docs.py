@@ -50,10 +50,12 @@ def test_every_path_named_in_the_docs_exists(page):
 def test_files_listed_as_not_built_do_not_exist_yet():
     """When one of them is built, the architecture page must be updated with it."""
     text = _read("docs", "ARCHITECTURE.md")
-    line = next(ln for ln in text.splitlines() if "Not built yet" in ln)
+    line = next((ln for ln in text.splitlines() if "Not built yet" in ln), None)
+    if line is None:
+        pytest.skip("docs/ARCHITECTURE.md lists nothing as not built yet")
     planned = re.findall(r"`(\w+\.py)`", line + text.split(line, 1)[1].split("\n\n", 1)[0])
     assert planned
-    built = [p for p in planned if os.path.exists(os.path.join(ROOT, "sklstm", p))]
+    built = [p for p in planned if any(os.path.exists(os.path.join(ROOT, d, p)) for d in ("sklstm", "docs"))]
     assert not built, f"{built} exist now: describe them in docs/ARCHITECTURE.md's file tables"
 
 

@@ -29,8 +29,9 @@ import numpy as np
 from . import _network as net
 from ._kernels.embed import embedding_backward, embedding_forward
 from ._kernels.head import linear_forward
-from ._objectives import Batch, RecurrentObjective, TrainOptions
+from ._objectives import Batch, RecurrentObjective, TrainOptions, batch_parts
 from ._training import TrainingLoop
+from ._vocab_head import softmax_head, softmax_rows_
 
 __all__ = ["stream_batches", "LanguageModelObjective", "StreamLoop", "consume", "sample_next",
            "softmax_cross_entropy_"]
@@ -76,9 +77,8 @@ def stream_batches(stream, n_streams, bptt_steps):
 def softmax_cross_entropy_(logits, y, denom):
     """Summed cross-entropy of ``logits`` against ``y`` over ``denom``; ``logits`` becomes its gradient.
 
-    In place and in the logits' own dtype (a vocabulary-wide softmax over
-    every step of a batch is the largest array of a language model's step);
-    the sums are taken in float64.
+    In place and in the logits' own dtype; the sums are taken in float64
+    (:func:`sklstm._vocab_head.softmax_rows_`).
 
     Parameters
     ----------
@@ -91,16 +91,9 @@ def softmax_cross_entropy_(logits, y, denom):
     -------
     loss : float
     """
-    n = logits.shape[0]
-    rows = np.arange(n)
-    logits -= logits.max(axis=1, keepdims=True)
-    picked = logits[rows, y].astype(np.float64)
-    np.exp(logits, out=logits)
-    total = logits.sum(axis=1, dtype=np.float64)
-    loss = float((np.log(total) - picked).sum()) / denom
-    logits *= (1.0 / (total * denom)).astype(logits.dtype)[:, None]
-    logits[rows, y] -= logits.dtype.type(1.0 / denom)
-    return loss
+    row_loss = np.empty(logits.shape[0])
+    softmax_rows_(logits, y, denom, row_loss)
+    return float(row_loss.sum()) / denom
 
 
 class LanguageModelObjective(RecurrentObjective):
@@ -128,6 +121,7 @@ class LanguageModelObjective(RecurrentObjective):
         self.tie_weights = bool(tie_weights)
         self.carried = None
         self._next = None
+        self._head_threads = 1
 
     def with_options(self, **changes) -> "LanguageModelObjective":
         """The same objective with some options changed (the carried states are not copied)."""
@@ -164,6 +158,9 @@ class LanguageModelObjective(RecurrentObjective):
                 or self.carried[0][0][0].dtype != dt:
             self.carried = net.zero_states(self.spec, B, dt)
         self._next = net.zero_states(self.spec, B, dt)
+        # one part (up to 63 streams): the vocabulary head runs on the step's threads; with
+        # several parts, each part's head stays on its part's thread
+        self._head_threads = int(n_threads) if len(batch_parts(batch.lengths)) == 1 else 1
         loss = super().loss_and_grad(flat, grad, batch, rng, workspace, n_threads)
         self.carried, self._next = self._next, None
         return loss
@@ -217,14 +214,10 @@ class LanguageModelObjective(RecurrentObjective):
         if o.dropout > 0.0:
             hmask = net.dropout_mask(rng, feat.shape, o.dropout, dt)
             feat = feat * hmask
-        logits = net.scratch(ws, ("logits",), (T * b, spec.n_outputs), dt)
-        linear_forward(feat, net.transposed(v["head.weight"]), v["head.bias"], logits, o.use_blas)
         targets = np.ascontiguousarray(batch.y[:, :T].T).reshape(-1)  # take() cut X to the longest row
-        total = softmax_cross_entropy_(logits, targets, denom)
-        dlogits = logits
-        np.matmul(dlogits.T, feat, out=g["head.weight"])
-        dlogits.sum(axis=0, out=g["head.bias"])
-        dfeat = dlogits @ v["head.weight"]
+        total, dfeat = softmax_head(np.ascontiguousarray(feat), v["head.weight"], v["head.bias"], targets,
+                                    denom, g["head.weight"], g["head.bias"], ws=ws,
+                                    n_threads=self._head_threads, use_blas=o.use_blas)
         if hmask is not None:
             dfeat *= hmask
         dx, _ = net.stack_backward(ps, g, dfeat.reshape(T, b, spec.head_size), tape, input_grad=True)

@@ -147,6 +147,49 @@ def test_the_gradient_does_not_depend_on_the_thread_count(rng):
     np.testing.assert_array_equal(one[1], two[1])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_part_runs_its_vocabulary_head_on_threads_with_the_same_bits(rng, dtype):
+    """Up to 63 streams are one part: the softmax layer's blocks run on the threads, bits unchanged."""
+    spec = NetworkSpec("lstm", 5, (24,), False, 70, 70, 0)  # 70 words: several panels of columns
+    flat = make_params(spec, rng).astype(dtype)
+    stream = rng.integers(1, 70, 16 * 9 + 1)
+    data = stream_batches(stream, 16, 5)
+    runs = [_epoch(LanguageModelObjective(spec, TrainOptions()), flat, data, 16, n_threads=n)
+            for n in (1, 2, 3)]
+    for loss, grad in runs[1:]:
+        assert loss == runs[0][0]
+        np.testing.assert_array_equal(grad, runs[0][1])
+
+
+@pytest.mark.parametrize("n, V", [(37, 70), (5, 3), (1, 40), (64, 130)])
+def test_the_softmax_layer_equals_its_formula_on_any_number_of_threads(rng, n, V):
+    from sklstm._vocab_head import softmax_head
+
+    H = 9
+    feat, w = rng.normal(size=(n, H)), rng.normal(size=(V, H))
+    b, y = rng.normal(size=V), rng.integers(0, V, n)
+    z = feat @ w.T + b
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    want_loss = -np.log(p[np.arange(n), y]).sum() / 7.0
+    d = p.copy()
+    d[np.arange(n), y] -= 1.0
+    d /= 7.0
+    got = []
+    for threads in (1, 2, 3, 8):
+        gw, gb = np.full_like(w, np.nan), np.full_like(b, np.nan)  # overwritten, not accumulated into
+        loss, dfeat = softmax_head(feat, w, b, y, 7.0, gw, gb, n_threads=threads)
+        assert loss == pytest.approx(want_loss, rel=1e-12)
+        np.testing.assert_allclose(dfeat, d @ w, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(gw, d.T @ feat, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(gb, d.sum(axis=0), rtol=1e-10, atol=1e-12)
+        got.append((loss, dfeat, gw, gb))
+    for other in got[1:]:  # bit for bit on every thread count
+        assert other[0] == got[0][0]
+        for a, b_ in zip(other[1:], got[0][1:]):
+            np.testing.assert_array_equal(a, b_)
+
+
 def test_training_equals_torch_with_detached_hidden_states():
     """One SGD epoch equals torch's word_language_model loop (nn.Embedding + nn.LSTM + nn.Linear)."""
     torch = pytest.importorskip("torch")

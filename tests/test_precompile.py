@@ -58,6 +58,9 @@ _EXERCISE = textwrap.dedent("""
     ids = [np.array([1, 2, 3]), np.array([2, 0])]  # token input through an embedding
     tok = sklstm.LSTMClassifier(embedding_dim=3, hidden_layer_sizes=(2,), max_iter=1).fit(ids, [0, 1])
     tok.predict(ids), tok.stream().step(2)
+    # a language model: its vocabulary layer's blocks (weight_grad_columns)
+    sklstm.LSTMLanguageModel(hidden_layer_sizes=(3,), embedding_dim=2, bptt_steps=4, batch_size=2,
+                             max_iter=1).fit("abcabcabca")
     # the encoder-decoder: token sources with a bidirectional encoder, attention, scheduled sampling and
     # beam search; a feature-vector source
     s2s = sklstm.LSTMSeq2Seq(hidden_layer_sizes=(3, 2), embedding_dim=2, bidirectional=True, attention=True,

@@ -3,7 +3,7 @@
 import math
 
 from ._jit import jit
-from ._ops import matmul
+from ._ops import add_weight_grad, matmul
 
 
 @jit
@@ -27,6 +27,35 @@ def linear_forward(x, w_t, bias, out, use_blas):
         row = out[i]
         for j in range(row.shape[0]):
             row[j] += bias[j]
+
+
+@jit
+def weight_grad_columns(dg, x, gw, gb, c0, c1):
+    """``gw[c0:c1] += dg[:, c0:c1].T @ x`` and ``gb[c0:c1] +=`` the column sums of ``dg[:, c0:c1]``.
+
+    A block of output units of a dense layer's gradients; every element is
+    computed as :func:`sklstm._kernels._ops.add_weight_grad` computes it for
+    the whole layer (rows of ``dg`` in order), so blocks run on different
+    threads give the whole layer's bits.
+
+    Parameters
+    ----------
+    dg : ndarray of shape (n, N)
+        Gradient with respect to the layer's outputs.
+    x : ndarray of shape (n, D)
+        The layer's inputs.
+    gw : ndarray of shape (N, D)
+        Weight gradient, accumulated into.
+    gb : ndarray of shape (N,)
+        Bias gradient, accumulated into.
+    c0, c1 : int
+        The block of output units.
+    """
+    add_weight_grad(dg[:, c0:c1], x, gw[c0:c1])
+    for k in range(dg.shape[0]):
+        row = dg[k]
+        for j in range(c0, c1):
+            gb[j] += row[j]
 
 
 @jit

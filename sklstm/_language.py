@@ -29,7 +29,7 @@ import numpy as np
 from . import _network as net
 from ._kernels.embed import embedding_backward, embedding_forward
 from ._kernels.head import linear_forward
-from ._objectives import Batch, RecurrentObjective, TrainOptions, batch_parts
+from ._objectives import Batch, RecurrentObjective, TrainOptions
 from ._training import TrainingLoop
 from ._vocab_head import softmax_head, softmax_rows_
 
@@ -121,7 +121,6 @@ class LanguageModelObjective(RecurrentObjective):
         self.tie_weights = bool(tie_weights)
         self.carried = None
         self._next = None
-        self._head_threads = 1
 
     def with_options(self, **changes) -> "LanguageModelObjective":
         """The same objective with some options changed (the carried states are not copied)."""
@@ -158,9 +157,6 @@ class LanguageModelObjective(RecurrentObjective):
                 or self.carried[0][0][0].dtype != dt:
             self.carried = net.zero_states(self.spec, B, dt)
         self._next = net.zero_states(self.spec, B, dt)
-        # one part (up to 63 streams): the vocabulary head runs on the step's threads; with
-        # several parts, each part's head stays on its part's thread
-        self._head_threads = int(n_threads) if len(batch_parts(batch.lengths)) == 1 else 1
         loss = super().loss_and_grad(flat, grad, batch, rng, workspace, n_threads)
         self.carried, self._next = self._next, None
         return loss
@@ -207,7 +203,7 @@ class LanguageModelObjective(RecurrentObjective):
         lens = batch.lengths
         x = net.scratch(ws, ("embedded",), (T, b, spec.n_features), dt)
         embedding_forward(ids, lens, v["embedding.weight"], x)
-        ps = net.Pass(spec, v, lens, o.use_blas, keep=True, ws=ws)
+        ps = net.Pass(spec, v, lens, o.use_blas, keep=True, ws=ws, threads=self._part_threads)
         top, tape, new_states = net.stack_forward(ps, x, states, o.dropout, rng)
         feat = top.reshape(T * b, spec.head_size)
         hmask = None
@@ -217,7 +213,7 @@ class LanguageModelObjective(RecurrentObjective):
         targets = np.ascontiguousarray(batch.y[:, :T].T).reshape(-1)  # take() cut X to the longest row
         total, dfeat = softmax_head(np.ascontiguousarray(feat), v["head.weight"], v["head.bias"], targets,
                                     denom, g["head.weight"], g["head.bias"], ws=ws,
-                                    n_threads=self._head_threads, use_blas=o.use_blas)
+                                    n_threads=self._part_threads, use_blas=o.use_blas)
         if hmask is not None:
             dfeat *= hmask
         dx, _ = net.stack_backward(ps, g, dfeat.reshape(T, b, spec.head_size), tape, input_grad=True)

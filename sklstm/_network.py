@@ -20,12 +20,13 @@ from typing import NamedTuple
 import numpy as np
 
 from ._kernels.gru import gru_backward, gru_forward
-from ._kernels.head import linear_forward
-from ._kernels._gemm import KC, prepare as prepare_products
+from ._kernels.head import linear_forward, weight_grad_columns
+from ._kernels._gemm import KC, MR, prepare as prepare_products
 from ._kernels._ops import add_weight_grad, matmul
 from ._kernels.lstm import lstm_backward, lstm_forward, lstm_infer
 from ._kernels.rnn import rnn_backward, rnn_forward
 from ._spec import CELL_GATES, NetworkSpec
+from ._threads import cut_points, run_blocks
 
 __all__ = ["NetworkSpec", "CELL_GATES", "Workspace", "Pass", "Tape", "stack_forward", "stack_backward",
            "step", "zero_states", "sort_batch"]
@@ -100,6 +101,11 @@ class Pass:
         current step.
     ws : Workspace or None
         Buffers reused between training steps.
+    threads : int
+        Threads the time-distributed products (input projection, weight
+        gradients, input gradient) run on, in blocks of rows or of output
+        units whose numbers do not depend on the count (the recurrences stay
+        on the caller's thread).
     """
 
     spec: NetworkSpec
@@ -108,6 +114,26 @@ class Pass:
     use_blas: bool = True
     keep: bool = False
     ws: Workspace | None = None
+    threads: int = 1
+
+
+#: rows of a time-distributed product per thread below which it stays on one thread
+_MIN_ROWS_PER_THREAD = 256
+
+
+def _blocks(p, rows):
+    """Blocks a product over ``rows`` rows runs in: ``p.threads``, fewer for small products."""
+    return max(1, min(int(p.threads), rows // _MIN_ROWS_PER_THREAD))
+
+
+def _projection(p, x, w_t, b, out):
+    """``out = x @ w_t + b`` (:func:`linear_forward`) in blocks of rows on ``p``'s threads."""
+    k = _blocks(p, x.shape[0])
+    if k == 1:
+        linear_forward(x, w_t, b, out, p.use_blas)
+        return
+    c = cut_points(x.shape[0], k)
+    run_blocks(lambda i: linear_forward(x[c[i]:c[i + 1]], w_t, b, out[c[i]:c[i + 1]], p.use_blas), k)
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,7 +180,7 @@ def layer_forward(p, layer, d, inp, state):
                    lens, reverse, spec.cell == "lstm", h0, c0, hs, h_n, c_n)
         return hs, None, (h_n, c_n)
     xproj = scratch(ws, key + ("xproj",), (T * B, gh), dt)
-    linear_forward(inp.reshape(T * B, D), transposed(w_ih), v[f"rnn.bias_ih_{sfx}"], xproj, use_blas)
+    _projection(p, inp.reshape(T * B, D), transposed(w_ih), v[f"rnn.bias_ih_{sfx}"], xproj)
     xproj = xproj.reshape(T, B, gh)
     whh_t = transposed(w_hh)
     S = T if p.keep else 1  # inference keeps only the current step of the caches
@@ -250,7 +276,6 @@ def layer_backward(p, g, cache, dhs, dstate=None, need_dx=True):
     dgx2 = dgx.reshape(T * B, gh)
     ones = scratch(ws, ("ones",), (T * B,), dt)
     ones[:] = 1.0
-    add_weight_grad(dgx2, inp.reshape(T * B, D), g[f"rnn.weight_ih_{sfx}"])
     db = ones @ dgx2  # column sums as one BLAS gemv (numpy's axis-0 sum is strided)
     g[f"rnn.bias_ih_{sfx}"] += db
     if dgh is dgx:
@@ -259,12 +284,27 @@ def layer_backward(p, g, cache, dhs, dstate=None, need_dx=True):
     else:
         dgh2 = dgh.reshape(T * B, gh)
         g[f"rnn.bias_hh_{sfx}"] += ones @ dgh2
-    add_weight_grad(dgh2, hprev.reshape(T * B, h), g[f"rnn.weight_hh_{sfx}"])
-    if not need_dx:
-        return None, (dh0, dc0)
-    dx = np.empty((T * B, D), dtype=dt)
-    matmul(dgx2, w_ih, dx, use_blas)
-    return dx.reshape(T, B, D), (dh0, dc0)
+    products = [(dgx2, inp.reshape(T * B, D), g[f"rnn.weight_ih_{sfx}"]),
+                (dgh2, hprev.reshape(T * B, h), g[f"rnn.weight_hh_{sfx}"])]
+    dx = np.empty((T * B, D), dtype=dt) if need_dx else None
+    k = _blocks(p, T * B)
+    if k == 1:
+        for dg, x, gw in products:
+            add_weight_grad(dg, x, gw)
+        if need_dx:
+            matmul(dgx2, w_ih, dx, use_blas)
+    else:  # weight gradients in blocks of output units, the input gradient in blocks of rows
+        cols, rows = cut_points(gh, k, MR), cut_points(T * B, k)
+        none = np.empty(0, dtype=dt)
+
+        def block(i):
+            for dg, x, gw in products:
+                weight_grad_columns(dg, x, gw, none, cols[i], cols[i + 1], False)
+            if need_dx:
+                matmul(dgx2[rows[i]:rows[i + 1]], w_ih, dx[rows[i]:rows[i + 1]], use_blas)
+
+        run_blocks(block, k)
+    return (None if dx is None else dx.reshape(T, B, D)), (dh0, dc0)
 
 
 def zero_states(spec, batch, dt):

@@ -26,7 +26,7 @@ from ._kernels.embed import embedding_backward, embedding_forward
 from ._kernels.head import clip_by_value, global_norm, linear_forward, scale_inplace
 from ._losses import loss_and_output_grad
 from ._sequences import writable
-from ._threads import compute_threads, single_threaded_step_blas
+from ._threads import compute_threads, pool, single_threaded_step_blas
 
 __all__ = ["Batch", "TrainOptions", "RecurrentObjective", "batch_parts"]
 
@@ -114,15 +114,7 @@ def batch_parts(lengths) -> list:
     return [np.sort(order[i::n]) for i in range(n)]
 
 
-_POOL = {}
-
-
-def _pool(n):
-    if n not in _POOL:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="sklstm")
-    return _POOL[n]
+_pool = pool  # the process's worker threads (sklstm._threads.pool)
 
 
 class RecurrentObjective:
@@ -135,6 +127,9 @@ class RecurrentObjective:
         One of :data:`sklstm._losses.LOSSES`.
     options : TrainOptions
     """
+
+    #: threads the current part's blocks run on (set per step by :meth:`loss_and_grad`)
+    _part_threads = 1
 
     def __init__(self, spec, loss, options=TrainOptions()):
         self.spec = spec
@@ -196,6 +191,9 @@ class RecurrentObjective:
         with flush_denormals():
             B = len(batch)
             parts = batch_parts(batch.lengths)
+            # a batch of one part runs its time-distributed products on the step's threads, in
+            # blocks whose numbers do not depend on how many (sklstm._network.Pass.threads)
+            self._part_threads = int(n_threads) if parts == [None] else 1
             if parts == [None]:
                 with single_threaded_step_blas(every_blas=True):
                     total = self._run_part(flat, grad, batch, None, rng, workspace)
@@ -279,7 +277,7 @@ class RecurrentObjective:
             nb = int(np.count_nonzero(lens > t0))
             clens = np.ascontiguousarray(np.minimum(lens[:nb] - t0, t1 - t0))
             st = [[(h[:nb], None if c is None else c[:nb]) for h, c in layer] for layer in states]
-            ps = net.Pass(spec, v, clens, o.use_blas, keep=True, ws=workspace)
+            ps = net.Pass(spec, v, clens, o.use_blas, keep=True, ws=workspace, threads=self._part_threads)
             top, tape, states = net.stack_forward(ps, x[t0:t1, :nb], st, o.dropout, rng)
             if o.return_sequences:
                 valid = np.arange(t1 - t0)[:, None] < clens[None, :]

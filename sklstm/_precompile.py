@@ -50,7 +50,7 @@ KERNELS = (
     ("rnn", "rnn_backward", "a3 a3 a2 l b a3 a2 b", 7),
     ("_gemm", "prepare", "", 18),
     ("head", "linear_forward", "a2 a2 a1 a2 b", 3),
-    ("head", "weight_grad_columns", "a2 a2 a2 a1 i i", 4),
+    ("head", "weight_grad_columns", "a2 a2 a2 a1 i i b", 4),
     ("_ops", "add_weight_grad", "a2 a2 a2", 4),
     ("_ops", "matmul", "a2 a2 a2 b", 4),
     ("optim", "adam_update", "a1 a1 a1 a1 f f f f i", 4),

@@ -15,9 +15,10 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 
-__all__ = ["step_blas_controllers", "single_threaded_step_blas"]
+__all__ = ["step_blas_controllers", "single_threaded_step_blas", "pool", "cut_points", "run_blocks"]
 
 _CACHE = {}
+_POOLS = {}
 
 
 def _numba_blas_dir():
@@ -97,3 +98,52 @@ def compute_threads() -> int:
     import numba
 
     return int(numba.get_num_threads())
+
+
+def pool(n: int):
+    """The process's pool of ``n`` worker threads (made on first use, then reused)."""
+    if n not in _POOLS:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOLS[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="sklstm")
+    return _POOLS[n]
+
+
+def cut_points(n: int, k: int, align: int = 1) -> list:
+    """``k + 1`` increasing cut points of ``range(n)``, the inner ones multiples of ``align`` where possible.
+
+    Parameters
+    ----------
+    n, k : int
+        Items and blocks (``k >= 1``; blocks may be empty).
+    align : int, default=1
+
+    Returns
+    -------
+    cuts : list of int
+        ``cuts[0] == 0`` and ``cuts[k] == n``.
+    """
+    cuts = [0]
+    for i in range(1, k):
+        c = (n * i // k) // align * align
+        cuts.append(min(max(c, cuts[-1]), n))
+    cuts.append(n)
+    return cuts
+
+
+def run_blocks(task, k: int) -> None:
+    """``task(i)`` for every ``i < k``: on the caller's thread when ``k == 1``, else on ``k`` pool threads.
+
+    Each pool thread flushes denormals while it runs its block, as the caller
+    does (the setting is per thread). Exceptions propagate to the caller.
+    """
+    if k <= 1:
+        task(0)
+        return
+    from ._kernels._fpenv import flush_denormals
+
+    def flushed(i):
+        with flush_denormals():
+            task(i)
+
+    list(pool(k).map(flushed, range(k)))

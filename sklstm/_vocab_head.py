@@ -22,10 +22,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import _network as net
-from ._kernels._fpenv import flush_denormals
 from ._kernels._gemm import NV, VECTOR_BYTES
 from ._kernels._ops import matmul
 from ._kernels.head import weight_grad_columns
+from ._threads import cut_points, run_blocks
 
 __all__ = ["softmax_head", "softmax_rows_"]
 
@@ -59,26 +59,6 @@ def softmax_rows_(logits, y, denom, row_loss):
     np.subtract(np.log(total), picked, out=row_loss)
     logits *= (1.0 / (total * denom)).astype(logits.dtype)[:, None]
     logits[rows, y] -= logits.dtype.type(1.0 / denom)
-
-
-def _bounds(n, k, align):
-    """``k + 1`` increasing cut points of ``range(n)``, inner ones multiples of ``align`` where possible."""
-    cuts = [0]
-    for i in range(1, k):
-        c = (n * i // k) // align * align
-        cuts.append(min(max(c, cuts[-1]), n))
-    cuts.append(n)
-    return cuts
-
-
-def _run(task, k):
-    """``task(i)`` for ``i < k``: on the caller's thread when ``k == 1``, else on ``k`` pool threads."""
-    if k == 1:
-        task(0)
-        return
-    from ._objectives import _pool
-
-    list(_pool(k).map(task, range(k)))
 
 
 def softmax_head(feat, weight, bias, targets, denom, gw, gb, *, ws=None, n_threads=1, use_blas=True):
@@ -121,29 +101,27 @@ def softmax_head(feat, weight, bias, targets, denom, gw, gb, *, ws=None, n_threa
     row_loss = np.empty(n)
     w_t = net.transposed(weight)
     k = max(1, min(int(n_threads), n, V))
-    rows = _bounds(n, k, 1)
-    cols = _bounds(V, k, NV * VECTOR_BYTES // dt.itemsize)  # whole panels of the product
+    rows = cut_points(n, k)
+    cols = cut_points(V, k, NV * VECTOR_BYTES // dt.itemsize)  # whole panels of the product
 
     step = max(1, SOFTMAX_BYTES // (V * dt.itemsize))
 
     def forward(i):
-        with flush_denormals():  # per thread: the register is thread-local
-            matmul(feat[rows[i]:rows[i + 1]], w_t, logits[rows[i]:rows[i + 1]], use_blas)
-            # the bias and the softmax's passes over rows that stay in the cache (at a vocabulary
-            # of 10,000 the block's logits are tens of MB: one pass each through memory was ~4x slower)
-            for a in range(rows[i], rows[i + 1], step):
-                r = slice(a, min(a + step, rows[i + 1]))
-                logits[r] += bias  # = linear_forward's order: (x @ W.T) + b
-                softmax_rows_(logits[r], targets[r], denom, row_loss[r])
+        matmul(feat[rows[i]:rows[i + 1]], w_t, logits[rows[i]:rows[i + 1]], use_blas)
+        # the bias and the softmax's passes over rows that stay in the cache (at a vocabulary
+        # of 10,000 the block's logits are tens of MB: one pass each through memory was ~4x slower)
+        for a in range(rows[i], rows[i + 1], step):
+            r = slice(a, min(a + step, rows[i + 1]))
+            logits[r] += bias  # = linear_forward's order: (x @ W.T) + b
+            softmax_rows_(logits[r], targets[r], denom, row_loss[r])
 
     def backward(i):
         r = slice(rows[i], rows[i + 1])
-        with flush_denormals():
-            matmul(logits[r], weight, dfeat[r], use_blas)
-            weight_grad_columns(logits, feat, gw, gb, cols[i], cols[i + 1])
+        matmul(logits[r], weight, dfeat[r], use_blas)
+        weight_grad_columns(logits, feat, gw, gb, cols[i], cols[i + 1], True)
 
     gw[...] = 0.0
     gb[...] = 0.0
-    _run(forward, k)
-    _run(backward, k)
+    run_blocks(forward, k)
+    run_blocks(backward, k)
     return float(row_loss.sum()) / denom, dfeat

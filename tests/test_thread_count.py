@@ -93,3 +93,37 @@ def test_fits_on_one_and_on_two_threads_are_bitwise_identical_in_process():
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("numba has one thread here (the 4-thread test in a child process covers this machine)")
     assert _fit_digests(1) == _fit_digests(2)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("options", [dict(), dict(dropout=0.3, return_sequences=True)])
+def test_one_part_runs_its_time_distributed_products_in_blocks_with_the_same_bits(cell, options, monkeypatch):
+    """A batch of one part splits its input projections, weight and input gradients over the threads.
+
+    Blocks of rows (projections, input gradients) and of output units (weight
+    gradients) on 1 to 4 threads: the loss and every gradient are the same
+    bit for bit. The threshold is lowered so that this tiny batch is split.
+    """
+    from sklstm import _network
+    from sklstm._objectives import Batch, RecurrentObjective, TrainOptions
+    from sklstm._spec import NetworkSpec
+
+    monkeypatch.setattr(_network, "_MIN_ROWS_PER_THREAD", 4)
+    rng = np.random.default_rng(0)
+    B, T, F = 11, 9, 3
+    lengths = rng.integers(1, T + 1, B)
+    X = rng.normal(size=(B, T, F))
+    seq = options.get("return_sequences", False)
+    y = rng.normal(size=(B, T, 2)) if seq else rng.normal(size=(B, 2))
+    spec = NetworkSpec(cell, F, (7, 5), True, 2)
+    flat = spec.init_params(rng, np.float64)
+    objective = RecurrentObjective(spec, "squared_error", TrainOptions(**options))
+    got = []
+    for threads in (1, 2, 3, 4):
+        grad = np.empty_like(flat)
+        loss = objective.loss_and_grad(flat, grad, Batch(X, lengths, y, np.ones(B)), np.random.default_rng(5),
+                                       None, threads)
+        got.append((loss, grad))
+    for loss, grad in got[1:]:
+        assert loss == got[0][0]
+        np.testing.assert_array_equal(grad, got[0][1])

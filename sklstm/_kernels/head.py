@@ -30,8 +30,8 @@ def linear_forward(x, w_t, bias, out, use_blas):
 
 
 @jit
-def weight_grad_columns(dg, x, gw, gb, c0, c1):
-    """``gw[c0:c1] += dg[:, c0:c1].T @ x`` and ``gb[c0:c1] +=`` the column sums of ``dg[:, c0:c1]``.
+def weight_grad_columns(dg, x, gw, gb, c0, c1, bias):
+    """``gw[c0:c1] += dg[:, c0:c1].T @ x`` and (``bias``) ``gb[c0:c1] +=`` the column sums of that block.
 
     A block of output units of a dense layer's gradients; every element is
     computed as :func:`sklstm._kernels._ops.add_weight_grad` computes it for
@@ -47,11 +47,15 @@ def weight_grad_columns(dg, x, gw, gb, c0, c1):
     gw : ndarray of shape (N, D)
         Weight gradient, accumulated into.
     gb : ndarray of shape (N,)
-        Bias gradient, accumulated into.
+        Bias gradient, accumulated into (not read without ``bias``: may be empty).
     c0, c1 : int
         The block of output units.
+    bias : bool
+        Also the bias gradient.
     """
     add_weight_grad(dg[:, c0:c1], x, gw[c0:c1])
+    if not bias:
+        return
     for k in range(dg.shape[0]):
         row = dg[k]
         for j in range(c0, c1):

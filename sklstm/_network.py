@@ -117,18 +117,19 @@ class Pass:
     threads: int = 1
 
 
-#: rows of a time-distributed product per thread below which it stays on one thread
-_MIN_ROWS_PER_THREAD = 256
+#: multiply-adds of a time-distributed product per thread below which it stays on one thread
+#: (~0.1 ms: handing a block to a pool thread costs tens of microseconds)
+_MIN_WORK_PER_THREAD = 8_000_000
 
 
-def _blocks(p, rows):
-    """Blocks a product over ``rows`` rows runs in: ``p.threads``, fewer for small products."""
-    return max(1, min(int(p.threads), rows // _MIN_ROWS_PER_THREAD))
+def _blocks(p, work):
+    """Blocks a product of ``work`` multiply-adds runs in: ``p.threads``, fewer for small products."""
+    return max(1, min(int(p.threads), work // _MIN_WORK_PER_THREAD))
 
 
 def _projection(p, x, w_t, b, out):
     """``out = x @ w_t + b`` (:func:`linear_forward`) in blocks of rows on ``p``'s threads."""
-    k = _blocks(p, x.shape[0])
+    k = _blocks(p, x.shape[0] * x.shape[1] * out.shape[1])
     if k == 1:
         linear_forward(x, w_t, b, out, p.use_blas)
         return
@@ -287,7 +288,7 @@ def layer_backward(p, g, cache, dhs, dstate=None, need_dx=True):
     products = [(dgx2, inp.reshape(T * B, D), g[f"rnn.weight_ih_{sfx}"]),
                 (dgh2, hprev.reshape(T * B, h), g[f"rnn.weight_hh_{sfx}"])]
     dx = np.empty((T * B, D), dtype=dt) if need_dx else None
-    k = _blocks(p, T * B)
+    k = _blocks(p, T * B * gh * (D + h + (D if need_dx else 0)))
     if k == 1:
         for dg, x, gw in products:
             add_weight_grad(dg, x, gw)

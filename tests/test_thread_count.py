@@ -108,7 +108,7 @@ def test_one_part_runs_its_time_distributed_products_in_blocks_with_the_same_bit
     from sklstm._objectives import Batch, RecurrentObjective, TrainOptions
     from sklstm._spec import NetworkSpec
 
-    monkeypatch.setattr(_network, "_MIN_ROWS_PER_THREAD", 4)
+    monkeypatch.setattr(_network, "_MIN_WORK_PER_THREAD", 4)
     rng = np.random.default_rng(0)
     B, T, F = 11, 9, 3
     lengths = rng.integers(1, T + 1, B)

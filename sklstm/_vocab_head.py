@@ -29,7 +29,7 @@ from ._threads import cut_points, run_blocks
 
 __all__ = ["softmax_head", "softmax_rows_"]
 
-#: bytes of logits the softmax works on at a time (a few rows of a large vocabulary: they stay in L2)
+#: bytes of logits the bias and the softmax work on at a time (a few rows of a large vocabulary)
 SOFTMAX_BYTES = 128 * 1024
 
 
@@ -108,8 +108,7 @@ def softmax_head(feat, weight, bias, targets, denom, gw, gb, *, ws=None, n_threa
 
     def forward(i):
         matmul(feat[rows[i]:rows[i + 1]], w_t, logits[rows[i]:rows[i + 1]], use_blas)
-        # the bias and the softmax's passes over rows that stay in the cache (at a vocabulary
-        # of 10,000 the block's logits are tens of MB: one pass each through memory was ~4x slower)
+        # the bias and the softmax a few rows at a time, while they are in the cache
         for a in range(rows[i], rows[i + 1], step):
             r = slice(a, min(a + step, rows[i + 1]))
             logits[r] += bias  # = linear_forward's order: (x @ W.T) + b

@@ -94,13 +94,14 @@ def profile(B, T, F, H, repeats):
     def forward():  # the projection is redone first: the gates are computed in place
         projection()
         lstm_forward(xp, whh_t, bias, lens, False, True, zero, zero, hs, hprev, cs, tcs, xp, hn, cn, rec,
-                     False)
+                     False, 0, b)
 
     def products():
         _step_products(hprev, whh_t, rec)
 
     def backward():
-        lstm_backward(dhs, xp, cs, tcs, zero, whh, lens, False, True, dgx, zero.copy(), zero.copy(), False)
+        lstm_backward(dhs, xp, cs, tcs, zero, whh, lens, False, True, dgx, zero.copy(), zero.copy(), False,
+                      0, b)
 
     def weight_grads():
         add_weight_grad(dgx.reshape(T * b, G), x, gwi)

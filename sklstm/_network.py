@@ -20,13 +20,11 @@ from typing import NamedTuple
 import numpy as np
 
 from ._kernels.gru import gru_backward, gru_forward
-from ._kernels.head import linear_forward, weight_grad_columns
-from ._kernels._gemm import KC, MR, prepare as prepare_products
-from ._kernels._ops import add_weight_grad, matmul
+from ._kernels._gemm import KC, prepare as prepare_products
 from ._kernels.lstm import lstm_backward, lstm_forward, lstm_infer
 from ._kernels.rnn import rnn_backward, rnn_forward
+from ._blocks import projection, recurrence, weight_and_input_grads
 from ._spec import CELL_GATES, NetworkSpec
-from ._threads import cut_points, run_blocks
 
 __all__ = ["NetworkSpec", "CELL_GATES", "Workspace", "Pass", "Tape", "stack_forward", "stack_backward",
            "step", "zero_states", "sort_batch"]
@@ -117,26 +115,6 @@ class Pass:
     threads: int = 1
 
 
-#: multiply-adds of a time-distributed product per thread below which it stays on one thread
-#: (~0.1 ms: handing a block to a pool thread costs tens of microseconds)
-_MIN_WORK_PER_THREAD = 8_000_000
-
-
-def _blocks(p, work):
-    """Blocks a product of ``work`` multiply-adds runs in: ``p.threads``, fewer for small products."""
-    return max(1, min(int(p.threads), work // _MIN_WORK_PER_THREAD))
-
-
-def _projection(p, x, w_t, b, out):
-    """``out = x @ w_t + b`` (:func:`linear_forward`) in blocks of rows on ``p``'s threads."""
-    k = _blocks(p, x.shape[0] * x.shape[1] * out.shape[1])
-    if k == 1:
-        linear_forward(x, w_t, b, out, p.use_blas)
-        return
-    c = cut_points(x.shape[0], k)
-    run_blocks(lambda i: linear_forward(x[c[i]:c[i + 1]], w_t, b, out[c[i]:c[i + 1]], p.use_blas), k)
-
-
 @dataclass(frozen=True, eq=False)
 class LayerCache:
     """What one direction of one layer keeps from forward for backward."""
@@ -181,7 +159,7 @@ def layer_forward(p, layer, d, inp, state):
                    lens, reverse, spec.cell == "lstm", h0, c0, hs, h_n, c_n)
         return hs, None, (h_n, c_n)
     xproj = scratch(ws, key + ("xproj",), (T * B, gh), dt)
-    _projection(p, inp.reshape(T * B, D), transposed(w_ih), v[f"rnn.bias_ih_{sfx}"], xproj)
+    projection(p, inp.reshape(T * B, D), transposed(w_ih), v[f"rnn.bias_ih_{sfx}"], xproj)
     xproj = xproj.reshape(T, B, gh)
     whh_t = transposed(w_hh)
     S = T if p.keep else 1  # inference keeps only the current step of the caches
@@ -196,16 +174,19 @@ def layer_forward(p, layer, d, inp, state):
         tcs = scratch(ws, key + ("tcs",), (S, B, h), dt)
         gates = xproj  # computed in place: the pre-activations are not needed later
         c_n = np.empty((B, h), dtype=dt)
-        lstm_forward(xproj, whh_t, b_hh, lens, reverse, cell == "lstm", h0, c0,
-                     hs, hprev, cs, tcs, gates, h_n, c_n, rec, use_blas)
+        recurrence(p, h * gh, lambda r0, r1: lstm_forward(
+            xproj, whh_t, b_hh, lens, reverse, cell == "lstm", h0, c0, hs, hprev, cs, tcs, gates, h_n, c_n,
+            rec, use_blas, r0, r1))
         arrays = (gates, cs, tcs, c0)
     elif cell == "gru":
         gates = scratch(ws, key + ("gates",), (S, B, gh), dt)
         hn = scratch(ws, key + ("hn",), (S, B, h), dt)
-        gru_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, gates, hn, h_n, rec, use_blas)
+        recurrence(p, h * gh, lambda r0, r1: gru_forward(
+            xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, gates, hn, h_n, rec, use_blas, r0, r1))
         arrays = (gates, hn)
     else:
-        rnn_forward(xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, h_n, rec, use_blas)
+        recurrence(p, h * gh, lambda r0, r1: rnn_forward(
+            xproj, whh_t, b_hh, lens, reverse, h0, hs, hprev, h_n, rec, use_blas, r0, r1))
         arrays = (hs,)
     if not p.keep:
         return hs, None, (h_n, c_n)
@@ -264,15 +245,18 @@ def layer_backward(p, g, cache, dhs, dstate=None, need_dx=True):
     if has_cell_state(cell):
         gates, cs, tcs, c0 = cache.arrays[2:]
         dc0 = _incoming(dstate, 1, (B, h), dt)
-        lstm_backward(dhs, gates, cs, tcs, c0, w_hh, lens, reverse, cell == "lstm",
-                      dgx, dh0, dc0, use_blas)
+        recurrence(p, h * gh, lambda r0, r1: lstm_backward(
+            dhs, gates, cs, tcs, c0, w_hh, lens, reverse, cell == "lstm", dgx, dh0, dc0, use_blas, r0, r1))
         dgh = dgx
     elif cell == "gru":
         gates, hn = cache.arrays[2:]
         dgh = scratch(ws, key + ("dgh",), (T, B, gh), dt)
-        gru_backward(dhs, gates, hn, hprev, w_hh, lens, reverse, dgx, dgh, dh0, use_blas)
+        recurrence(p, h * gh, lambda r0, r1: gru_backward(
+            dhs, gates, hn, hprev, w_hh, lens, reverse, dgx, dgh, dh0, use_blas, r0, r1))
     else:
-        rnn_backward(dhs, cache.arrays[2], w_hh, lens, reverse, dgx, dh0, use_blas)
+        hs = cache.arrays[2]
+        recurrence(p, h * gh, lambda r0, r1: rnn_backward(
+            dhs, hs, w_hh, lens, reverse, dgx, dh0, use_blas, r0, r1))
         dgh = dgx
     dgx2 = dgx.reshape(T * B, gh)
     ones = scratch(ws, ("ones",), (T * B,), dt)
@@ -285,26 +269,9 @@ def layer_backward(p, g, cache, dhs, dstate=None, need_dx=True):
     else:
         dgh2 = dgh.reshape(T * B, gh)
         g[f"rnn.bias_hh_{sfx}"] += ones @ dgh2
-    products = [(dgx2, inp.reshape(T * B, D), g[f"rnn.weight_ih_{sfx}"]),
-                (dgh2, hprev.reshape(T * B, h), g[f"rnn.weight_hh_{sfx}"])]
     dx = np.empty((T * B, D), dtype=dt) if need_dx else None
-    k = _blocks(p, T * B * gh * (D + h + (D if need_dx else 0)))
-    if k == 1:
-        for dg, x, gw in products:
-            add_weight_grad(dg, x, gw)
-        if need_dx:
-            matmul(dgx2, w_ih, dx, use_blas)
-    else:  # weight gradients in blocks of output units, the input gradient in blocks of rows
-        cols, rows = cut_points(gh, k, MR), cut_points(T * B, k)
-        none = np.empty(0, dtype=dt)
-
-        def block(i):
-            for dg, x, gw in products:
-                weight_grad_columns(dg, x, gw, none, cols[i], cols[i + 1], False)
-            if need_dx:
-                matmul(dgx2[rows[i]:rows[i + 1]], w_ih, dx[rows[i]:rows[i + 1]], use_blas)
-
-        run_blocks(block, k)
+    weight_and_input_grads(p, [(dgx2, inp.reshape(T * B, D), g[f"rnn.weight_ih_{sfx}"]),
+                               (dgh2, hprev.reshape(T * B, h), g[f"rnn.weight_hh_{sfx}"])], w_ih, dx)
     return (None if dx is None else dx.reshape(T, B, D)), (dh0, dc0)
 
 

@@ -41,13 +41,13 @@ __all__ = ["KERNELS", "precompile", "signature", "compile_here"]
 #: matrix-product callback.
 #: The costs (tenths of a second of compile time, measured) only balance the work between processes.
 KERNELS = (
-    ("lstm", "lstm_forward", "a3 a2 a1 l b b a2 a2 a3 a3 a3 a3 a3 a2 a2 a2 b", 21),
+    ("lstm", "lstm_forward", "a3 a2 a1 l b b a2 a2 a3 a3 a3 a3 a3 a2 a2 a2 b i i", 21),
     ("lstm", "lstm_infer", "a2 a2 a1 a1 a2 l b b a2 a2 a3 a2 a2", 25),
-    ("lstm", "lstm_backward", "a3 a3 a3 a3 a2 a2 l b b a3 a2 a2 b", 16),
-    ("gru", "gru_forward", "a3 a2 a1 l b a2 a3 a3 a3 a3 a2 a2 b", 15),
-    ("gru", "gru_backward", "a3 a3 a3 a3 a2 l b a3 a3 a2 b", 14),
-    ("rnn", "rnn_forward", "a3 a2 a1 l b a2 a3 a3 a2 a2 b", 10),
-    ("rnn", "rnn_backward", "a3 a3 a2 l b a3 a2 b", 7),
+    ("lstm", "lstm_backward", "a3 a3 a3 a3 a2 a2 l b b a3 a2 a2 b i i", 16),
+    ("gru", "gru_forward", "a3 a2 a1 l b a2 a3 a3 a3 a3 a2 a2 b i i", 15),
+    ("gru", "gru_backward", "a3 a3 a3 a3 a2 l b a3 a3 a2 b i i", 14),
+    ("rnn", "rnn_forward", "a3 a2 a1 l b a2 a3 a3 a2 a2 b i i", 10),
+    ("rnn", "rnn_backward", "a3 a3 a2 l b a3 a2 b i i", 7),
     ("_gemm", "prepare", "", 18),
     ("head", "linear_forward", "a2 a2 a1 a2 b", 3),
     ("head", "weight_grad_columns", "a2 a2 a2 a1 i i b", 4),

@@ -52,27 +52,28 @@ def _cpu_cell(cell, xproj, whh, bhh, reverse, h0, c0, dhs, S, dstate=None):
     if cell in ("lstm", "lstm1997"):
         cs, tcs, gates = e(S, B, H), e(S, B, H), e(T, B, G)
         cpu_lstm.lstm_forward(xproj.copy(), whh_t, bhh, LENGTHS, reverse, cell == "lstm", h0, c0,
-                              hs, hprev, cs, tcs, gates, h_n, c_n, e(B, G), True)
+                              hs, hprev, cs, tcs, gates, h_n, c_n, e(B, G), True, 0, B)
         out.update(hs=hs, hprev=hprev, cs=cs, tcs=tcs, gates=gates, h_n=h_n, c_n=c_n)
         if S == T:
             dg, dh0, dc0 = e(T, B, G), _incoming(dstate, 0, dt), _incoming(dstate, 1, dt)
             cpu_lstm.lstm_backward(dhs, gates, cs, tcs, c0, whh, LENGTHS, reverse, cell == "lstm",
-                                   dg, dh0, dc0, True)
+                                   dg, dh0, dc0, True, 0, B)
             out.update(dgates=dg, dh0=dh0, dc0=dc0)
     elif cell == "gru":
         gates, hn = e(S, B, G), e(S, B, H)
-        cpu_gru.gru_forward(xproj, whh_t, bhh, LENGTHS, reverse, h0, hs, hprev, gates, hn, h_n, e(B, G), True)
+        cpu_gru.gru_forward(xproj, whh_t, bhh, LENGTHS, reverse, h0, hs, hprev, gates, hn, h_n, e(B, G), True,
+                            0, B)
         out.update(hs=hs, hprev=hprev, gates=gates, hn=hn, h_n=h_n)
         if S == T:
             dgx, dgh, dh0 = e(T, B, G), e(T, B, G), _incoming(dstate, 0, dt)
-            cpu_gru.gru_backward(dhs, gates, hn, hprev, whh, LENGTHS, reverse, dgx, dgh, dh0, True)
+            cpu_gru.gru_backward(dhs, gates, hn, hprev, whh, LENGTHS, reverse, dgx, dgh, dh0, True, 0, B)
             out.update(dgx=dgx, dgh=dgh, dh0=dh0)
     else:
-        cpu_rnn.rnn_forward(xproj, whh_t, bhh, LENGTHS, reverse, h0, hs, hprev, h_n, e(B, H), True)
+        cpu_rnn.rnn_forward(xproj, whh_t, bhh, LENGTHS, reverse, h0, hs, hprev, h_n, e(B, H), True, 0, B)
         out.update(hs=hs, hprev=hprev, h_n=h_n)
         if S == T:
             dg, dh0 = e(T, B, H), _incoming(dstate, 0, dt)
-            cpu_rnn.rnn_backward(dhs, hs, whh, LENGTHS, reverse, dg, dh0, True)
+            cpu_rnn.rnn_backward(dhs, hs, whh, LENGTHS, reverse, dg, dh0, True, 0, B)
             out.update(dgates=dg, dh0=dh0)
     return out
 

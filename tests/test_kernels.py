@@ -175,7 +175,7 @@ def test_lstm_inference_kernel_matches_training_forward(forget, reverse, dtype, 
     linear_forward(x.reshape(T * B, D), w_ih_t, b_ih, xproj, False)
     xproj = xproj.reshape(T, B, G * H)
     lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0, hs, hprev, cs, tcs,
-                 new(T, B, G * H), h_n, c_n, new(B, G * H), False)
+                 new(T, B, G * H), h_n, c_n, new(B, G * H), False, 0, B)
     hs2, h2, c2 = new(T, B, H), new(B, H), new(B, H)
     lstm_infer(x.reshape(T * B, D), w_ih_t, b_ih, bhh, whh_t, lengths, reverse, forget, h0, c0, hs2, h2, c2)
     # bitwise: prediction switches between the two kernels by batch size

@@ -98,17 +98,18 @@ def test_fits_on_one_and_on_two_threads_are_bitwise_identical_in_process():
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("options", [dict(), dict(dropout=0.3, return_sequences=True)])
 def test_one_part_runs_its_time_distributed_products_in_blocks_with_the_same_bits(cell, options, monkeypatch):
-    """A batch of one part splits its input projections, weight and input gradients over the threads.
+    """A batch of one part splits its recurrences and time-distributed products over the threads.
 
-    Blocks of rows (projections, input gradients) and of output units (weight
-    gradients) on 1 to 4 threads: the loss and every gradient are the same
-    bit for bit. The threshold is lowered so that this tiny batch is split.
+    Blocks of rows (recurrences, projections, input gradients) and of output
+    units (weight gradients) on 1 to 4 threads: the loss and every gradient
+    are the same bit for bit. The threshold is lowered so that this tiny
+    batch is split; its ragged lengths make blocks of unequal rows.
     """
-    from sklstm import _network
+    from sklstm import _blocks
     from sklstm._objectives import Batch, RecurrentObjective, TrainOptions
     from sklstm._spec import NetworkSpec
 
-    monkeypatch.setattr(_network, "_MIN_WORK_PER_THREAD", 4)
+    monkeypatch.setattr(_blocks, "_MIN_WORK_PER_THREAD", 4)
     rng = np.random.default_rng(0)
     B, T, F = 11, 9, 3
     lengths = rng.integers(1, T + 1, B)

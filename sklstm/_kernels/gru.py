@@ -18,7 +18,7 @@ from ._ops import active_rows, copy_rows, step_matmul, step_weights, zero_rows
 
 @jit
 def gru_forward(xproj, whh_t, bhh, lengths, reverse, h0,
-                hs, hprev, gates, hn, h_state, rec, use_blas):
+                hs, hprev, gates, hn, h_state, rec, use_blas, r0, r1):
     """Run one GRU layer over a padded, length-sorted batch.
 
     Parameters
@@ -44,25 +44,31 @@ def gru_forward(xproj, whh_t, bhh, lengths, reverse, h0,
     rec : ndarray of shape (B, 3H)
         Workspace.
     use_blas : bool
+    r0, r1 : int
+        The rows this call runs (``0, B``: all). The other rows are not
+        read or written, so blocks of rows of one batch can run on
+        different threads; each row's numbers do not depend on the block.
     """
     T, B, G = xproj.shape
     H = h0.shape[1]
     S = gates.shape[0]  # T when the backward pass needs every step, else 1 (inference)
-    copy_rows(h_state, h0, 0, B)
+    copy_rows(h_state, h0, r0, r1)
     wp = step_weights(whh_t)  # packed once, reused by every step's product
     for s in range(T):
         t = T - 1 - s if reverse else s
         ts = t if S == T else 0
         n = active_rows(lengths, t)
-        zero_rows(hs[t], n)  # padding outputs (rows < n are written below)
+        m = min(n, r1)  # this call's running rows: r0:m
+        lo = max(n, r0)
+        zero_rows(hs[t, :r1], lo)  # padding outputs (rows < n are written below)
         if S == T:  # training keeps what the backward pass reads
-            copy_rows(hprev[t], h_state, 0, B)
-            zero_rows(gates[t], n)
-            zero_rows(hn[t], n)
-        if n == 0:
+            copy_rows(hprev[t], h_state, r0, r1)
+            zero_rows(gates[t, :r1], lo)
+            zero_rows(hn[t, :r1], lo)
+        if m <= r0:
             continue
-        step_matmul(h_state[:n], wp, whh_t, rec[:n], False, use_blas)
-        for b in range(n):
+        step_matmul(h_state[r0:m], wp, whh_t, rec[r0:m], False, use_blas)
+        for b in range(r0, m):
             g = gates[ts, b]
             xp = xproj[t, b]
             rb = rec[b]
@@ -89,7 +95,7 @@ def gru_forward(xproj, whh_t, bhh, lengths, reverse, h0,
 
 @jit
 def gru_backward(dhs, gates, hn, hprev, whh, lengths, reverse,
-                 dgx, dgh, dh_state, use_blas):
+                 dgx, dgh, dh_state, use_blas, r0, r1):
     """Backpropagate through one GRU layer (BPTT).
 
     Parameters
@@ -112,6 +118,10 @@ def gru_backward(dhs, gates, hn, hprev, whh, lengths, reverse,
         ``h_n`` (zeros where the loss does not read it), on exit the
         gradient with respect to ``h0``.
     use_blas : bool
+    r0, r1 : int
+        The rows this call runs (``0, B``: all). The other rows are not
+        read or written, so blocks of rows of one batch can run on
+        different threads; each row's numbers do not depend on the block.
     """
     T, B, G = gates.shape
     H = hprev.shape[2]
@@ -120,11 +130,13 @@ def gru_backward(dhs, gates, hn, hprev, whh, lengths, reverse,
     for s in range(T):
         t = s if reverse else T - 1 - s
         n = active_rows(lengths, t)
-        zero_rows(dgx[t], n)
-        zero_rows(dgh[t], n)
-        if n == 0:
+        m = min(n, r1)  # this call's running rows: r0:m
+        lo = max(n, r0)
+        zero_rows(dgx[t, :r1], lo)
+        zero_rows(dgh[t, :r1], lo)
+        if m <= r0:
             continue
-        for b in range(n):
+        for b in range(r0, m):
             g = gates[t, b]
             gr, gz, gn = g[:H], g[H:2 * H], g[2 * H:]
             hp = hprev[t, b]
@@ -150,4 +162,4 @@ def gru_backward(dhs, gates, hn, hprev, whh, lengths, reverse,
             drn = dr[2 * H:]
             for j in range(H):
                 drn[j] = dxn[j] * gr[j]
-        step_matmul(dgh[t, :n], wp, whh, dh_state[:n], True, use_blas)
+        step_matmul(dgh[t, r0:m], wp, whh, dh_state[r0:m], True, use_blas)

@@ -28,7 +28,7 @@ from ._ops import active_rows, copy_rows, step_matmul, step_weights, zero_rows
 
 @jit
 def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
-                 hs, hprev, cs, tcs, gates, h_state, c_state, rec, use_blas):
+                 hs, hprev, cs, tcs, gates, h_state, c_state, rec, use_blas, r0, r1):
     """Run one LSTM layer over a padded, length-sorted batch.
 
     Parameters
@@ -60,6 +60,10 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
         Workspace.
     use_blas : bool
         See :func:`matmul`.
+    r0, r1 : int
+        The rows this call runs (``0, B``: all). The other rows are not
+        read or written, so blocks of rows of one batch can run on
+        different threads; each row's numbers do not depend on the block.
     """
     T, B, G = xproj.shape
     H = h0.shape[1]
@@ -78,23 +82,25 @@ def lstm_forward(xproj, whh_t, bhh, lengths, reverse, forget, h0, c0,
         scale[j] = one if candidate else half
         beta[j] = one - one if candidate else half
     inplace = xproj.ctypes.data == gates.ctypes.data
-    copy_rows(h_state, h0, 0, B)
-    copy_rows(c_state, c0, 0, B)
+    copy_rows(h_state, h0, r0, r1)
+    copy_rows(c_state, c0, r0, r1)
     wp = step_weights(whh_t)  # packed once, reused by every step's product
     for s in range(T):
         t = T - 1 - s if reverse else s
         ts = t if S == T else 0
         tg = t if SG == T else 0
         n = active_rows(lengths, t)
-        zero_rows(hs[t], n)  # padding outputs (rows < n are written below)
+        m = min(n, r1)  # this call's running rows: r0:m
+        lo = max(n, r0)
+        zero_rows(hs[t, :r1], lo)  # padding outputs (rows < n are written below)
         if S == T:  # training keeps what the backward pass reads
-            copy_rows(hprev[t], h_state, 0, B)
-            zero_rows(gates[tg], n)
-            copy_rows(cs[t], c_state, n, B)
-        if n == 0:
+            copy_rows(hprev[t], h_state, r0, r1)
+            zero_rows(gates[tg, :r1], lo)
+            copy_rows(cs[t], c_state, lo, r1)
+        if m <= r0:
             continue
-        step_matmul(h_state[:n], wp, whh_t, rec[:n], False, use_blas)
-        for b in range(n):
+        step_matmul(h_state[r0:m], wp, whh_t, rec[r0:m], False, use_blas)
+        for b in range(r0, m):
             g = gates[tg, b]
             rb = rec[b]
             if not inplace:
@@ -237,7 +243,7 @@ def lstm_infer(x, w_ih_t, b_ih, b_hh, whh_t, lengths, reverse, forget, h0, c0, h
 
 @jit
 def lstm_backward(dhs, gates, cs, tcs, c0, whh, lengths, reverse, forget,
-                  dgates, dh_state, dc_state, use_blas):
+                  dgates, dh_state, dc_state, use_blas, r0, r1):
     """Backpropagate through one LSTM layer (BPTT).
 
     Parameters
@@ -262,6 +268,10 @@ def lstm_backward(dhs, gates, cs, tcs, c0, whh, lengths, reverse, forget,
         ``c0``.
     use_blas : bool
         See :func:`matmul`.
+    r0, r1 : int
+        The rows this call runs (``0, B``: all). The other rows are not
+        read or written, so blocks of rows of one batch can run on
+        different threads; each row's numbers do not depend on the block.
     """
     T, B, G = gates.shape
     H = c0.shape[1]
@@ -272,10 +282,12 @@ def lstm_backward(dhs, gates, cs, tcs, c0, whh, lengths, reverse, forget,
     for s in range(T):
         t = s if reverse else T - 1 - s
         n = active_rows(lengths, t)
-        zero_rows(dgates[t], n)
-        if n == 0:
+        m = min(n, r1)  # this call's running rows: r0:m
+        lo = max(n, r0)
+        zero_rows(dgates[t, :r1], lo)
+        if m <= r0:
             continue
-        for b in range(n):
+        for b in range(r0, m):
             g = gates[t, b]
             dg = dgates[t, b]
             gi, gc, go = g[:H], g[gg:gg + H], g[og:og + H]
@@ -307,4 +319,4 @@ def lstm_backward(dhs, gates, cs, tcs, c0, whh, lengths, reverse, forget,
                     fv = gfv[j]
                     dfv[j] = dcb[j] * cp[j] * fv * (one - fv)
                     dcb[j] = dcb[j] * fv
-        step_matmul(dgates[t, :n], wp, whh, dh_state[:n], False, use_blas)
+        step_matmul(dgates[t, r0:m], wp, whh, dh_state[r0:m], False, use_blas)

@@ -11,7 +11,7 @@ from ._ops import active_rows, copy_rows, step_matmul, step_weights, zero_rows
 
 @jit
 def rnn_forward(xproj, whh_t, bhh, lengths, reverse, h0,
-                hs, hprev, h_state, rec, use_blas):
+                hs, hprev, h_state, rec, use_blas, r0, r1):
     """Run one tanh-RNN layer over a padded, length-sorted batch.
 
     Parameters
@@ -33,21 +33,27 @@ def rnn_forward(xproj, whh_t, bhh, lengths, reverse, h0,
     rec : ndarray of shape (B, H)
         Workspace.
     use_blas : bool
+    r0, r1 : int
+        The rows this call runs (``0, B``: all). The other rows are not
+        read or written, so blocks of rows of one batch can run on
+        different threads; each row's numbers do not depend on the block.
     """
     T, B, H = xproj.shape
     S = hprev.shape[0]  # T for training, 1 for inference
-    copy_rows(h_state, h0, 0, B)
+    copy_rows(h_state, h0, r0, r1)
     wp = step_weights(whh_t)  # packed once, reused by every step's product
     for s in range(T):
         t = T - 1 - s if reverse else s
         n = active_rows(lengths, t)
-        zero_rows(hs[t], n)  # padding outputs (rows < n are written below)
+        m = min(n, r1)  # this call's running rows: r0:m
+        lo = max(n, r0)
+        zero_rows(hs[t, :r1], lo)  # padding outputs (rows < n are written below)
         if S == T:  # training keeps what the backward pass reads
-            copy_rows(hprev[t], h_state, 0, B)
-        if n == 0:
+            copy_rows(hprev[t], h_state, r0, r1)
+        if m <= r0:
             continue
-        step_matmul(h_state[:n], wp, whh_t, rec[:n], False, use_blas)
-        for b in range(n):
+        step_matmul(h_state[r0:m], wp, whh_t, rec[r0:m], False, use_blas)
+        for b in range(r0, m):
             ht = hs[t, b]
             hb = h_state[b]
             xp = xproj[t, b]
@@ -59,7 +65,7 @@ def rnn_forward(xproj, whh_t, bhh, lengths, reverse, h0,
 
 
 @jit
-def rnn_backward(dhs, hs, whh, lengths, reverse, dgates, dh_state, use_blas):
+def rnn_backward(dhs, hs, whh, lengths, reverse, dgates, dh_state, use_blas, r0, r1):
     """Backpropagate through one tanh-RNN layer (BPTT).
 
     Parameters
@@ -78,6 +84,10 @@ def rnn_backward(dhs, hs, whh, lengths, reverse, dgates, dh_state, use_blas):
         ``h_n`` (zeros where the loss does not read it), on exit the
         gradient with respect to ``h0``.
     use_blas : bool
+    r0, r1 : int
+        The rows this call runs (``0, B``: all). The other rows are not
+        read or written, so blocks of rows of one batch can run on
+        different threads; each row's numbers do not depend on the block.
     """
     T, B, H = hs.shape
     one = unit(hs)
@@ -85,14 +95,16 @@ def rnn_backward(dhs, hs, whh, lengths, reverse, dgates, dh_state, use_blas):
     for s in range(T):
         t = s if reverse else T - 1 - s
         n = active_rows(lengths, t)
-        zero_rows(dgates[t], n)
-        if n == 0:
+        m = min(n, r1)  # this call's running rows: r0:m
+        lo = max(n, r0)
+        zero_rows(dgates[t, :r1], lo)
+        if m <= r0:
             continue
-        for b in range(n):
+        for b in range(r0, m):
             h = hs[t, b]
             dh = dhs[t, b]
             dg = dgates[t, b]
             dhb = dh_state[b]
             for j in range(H):
                 dg[j] = (dh[j] + dhb[j]) * (one - h[j] * h[j])
-        step_matmul(dgates[t, :n], wp, whh, dh_state[:n], False, use_blas)
+        step_matmul(dgates[t, r0:m], wp, whh, dh_state[r0:m], False, use_blas)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._kernels._gemm import MR
+from ._kernels import _ops
 from ._kernels._ops import add_weight_grad, matmul
 from ._kernels.head import linear_forward, weight_grad_columns
 from ._threads import cut_points, run_blocks
@@ -35,7 +36,14 @@ _MIN_WORK_PER_THREAD = 8_000_000
 
 
 def blocks(p, work):
-    """Blocks a product of ``work`` multiply-adds runs in: ``p.threads``, fewer for small products."""
+    """Blocks a product of ``work`` multiply-adds runs in: ``p.threads``, fewer for small products.
+
+    One where the products go through BLAS (``use_blas`` on a CPU without
+    AVX, see :func:`sklstm._kernels._ops.matmul`): a BLAS need not give a
+    row the same bits in blocks of different sizes.
+    """
+    if p.use_blas and _ops._BLAS_FASTER:
+        return 1
     return max(1, min(int(p.threads), work // _MIN_WORK_PER_THREAD))
 
 

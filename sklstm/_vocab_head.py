@@ -23,6 +23,7 @@ import numpy as np
 
 from . import _network as net
 from ._kernels._gemm import NV, VECTOR_BYTES
+from ._kernels import _ops
 from ._kernels._ops import matmul
 from ._kernels.head import weight_grad_columns
 from ._threads import cut_points, run_blocks
@@ -100,7 +101,8 @@ def softmax_head(feat, weight, bias, targets, denom, gw, gb, *, ws=None, n_threa
     dfeat = np.empty((n, H), dtype=dt)
     row_loss = np.empty(n)
     w_t = net.transposed(weight)
-    k = max(1, min(int(n_threads), n, V))
+    # one block where the products go through BLAS (see sklstm._blocks.blocks)
+    k = 1 if use_blas and _ops._BLAS_FASTER else max(1, min(int(n_threads), n, V))
     rows = cut_points(n, k)
     cols = cut_points(V, k, NV * VECTOR_BYTES // dt.itemsize)  # whole panels of the product
 

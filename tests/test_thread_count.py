@@ -128,3 +128,27 @@ def test_one_part_runs_its_time_distributed_products_in_blocks_with_the_same_bit
     for loss, grad in got[1:]:
         assert loss == got[0][0]
         np.testing.assert_array_equal(grad, got[0][1])
+
+
+def test_no_blocks_where_the_products_go_through_blas(monkeypatch):
+    """On CPUs without AVX (products through BLAS with use_blas) a one-part batch stays whole.
+
+    A BLAS need not give a row the same bits in blocks of different sizes, so
+    blocks there could make a fit depend on the thread count.
+    """
+    from sklstm import _blocks, _vocab_head
+    from sklstm._kernels import _ops
+    from sklstm._network import Pass
+
+    p = Pass(None, {}, np.ones(3, dtype=np.int64), use_blas=True, threads=4)
+    assert _blocks.blocks(p, 10 ** 12) == 4
+    monkeypatch.setattr(_ops, "_BLAS_FASTER", True)
+    assert _blocks.blocks(p, 10 ** 12) == 1
+    assert _blocks.blocks(Pass(None, {}, p.lens, use_blas=False, threads=4), 10 ** 12) == 4
+    calls = []
+    monkeypatch.setattr(_vocab_head, "run_blocks", lambda task, k: calls.append(k) or task(0))
+    rng = np.random.default_rng(0)
+    feat, w = rng.normal(size=(40, 3)), rng.normal(size=(50, 3))
+    _vocab_head.softmax_head(feat, w, np.zeros(50), rng.integers(0, 50, 40), 40.0, np.empty_like(w),
+                             np.empty(50), n_threads=4, use_blas=True)
+    assert calls == [1, 1]

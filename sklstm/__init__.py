@@ -1,7 +1,7 @@
 """sklstm: LSTM, GRU and RNN estimators with a scikit-learn API, compiled with Numba."""
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
+import importlib.metadata as _metadata
 
 from ._streaming import StreamingPredictor
 from ._chunks import partial_fit_chunks
@@ -15,8 +15,8 @@ from .seq2seq import LSTMSeq2Seq
 from ._show_versions import show_versions
 
 try:
-    __version__ = version("sklstm")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = _metadata.version("sklstm")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = ["LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor", "LSTMLanguageModel",

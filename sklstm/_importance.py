@@ -230,7 +230,7 @@ class TimestepImportanceDisplay:
         self.lines_ = []
         for i, row in enumerate(rows):
             label = "mean over sequences" if mean else f"sequence {i}"
-            (line,) = ax.plot(np.arange(T), row, label=label, **kwargs)
+            (line,) = ax.plot(np.arange(T), row, **{"label": label, **kwargs})
             self.lines_.append(line)
         self.line_ = self.lines_[0] if len(self.lines_) == 1 else None
         self.highlight_lines_ = [ax.axvline(int(t), color="0.4", linestyle="--", linewidth=1, zorder=0)

@@ -100,10 +100,10 @@ class Pass:
     ws : Workspace or None
         Buffers reused between training steps.
     threads : int
-        Threads the time-distributed products (input projection, weight
-        gradients, input gradient) run on, in blocks of rows or of output
-        units whose numbers do not depend on the count (the recurrences stay
-        on the caller's thread).
+        Threads a one-part batch's work runs on (:mod:`sklstm._blocks`): the
+        recurrences and input projections and gradients in blocks of rows,
+        the weight gradients in blocks of output units, every number
+        computed whole in one block (results do not depend on the count).
     """
 
     spec: NetworkSpec

@@ -13,12 +13,14 @@ restored afterwards.
 from __future__ import annotations
 
 import os
+import threading
 from contextlib import contextmanager
 
 __all__ = ["step_blas_controllers", "single_threaded_step_blas", "pool", "cut_points", "run_blocks"]
 
 _CACHE = {}
 _POOLS = {}
+_POOLS_LOCK = threading.Lock()
 
 
 def _numba_blas_dir():
@@ -102,11 +104,12 @@ def compute_threads() -> int:
 
 def pool(n: int):
     """The process's pool of ``n`` worker threads (made on first use, then reused)."""
-    if n not in _POOLS:
-        from concurrent.futures import ThreadPoolExecutor
+    with _POOLS_LOCK:
+        if n not in _POOLS:
+            from concurrent.futures import ThreadPoolExecutor
 
-        _POOLS[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="sklstm")
-    return _POOLS[n]
+            _POOLS[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="sklstm")
+        return _POOLS[n]
 
 
 def cut_points(n: int, k: int, align: int = 1) -> list:
@@ -135,15 +138,22 @@ def run_blocks(task, k: int) -> None:
     """``task(i)`` for every ``i < k``: on the caller's thread when ``k == 1``, else on ``k`` pool threads.
 
     Each pool thread flushes denormals while it runs its block, as the caller
-    does (the setting is per thread). Exceptions propagate to the caller.
+    does (the setting is per thread). Every block has finished when this
+    returns or raises (the first block's exception, in block order), so no
+    block still writes into the caller's buffers afterwards.
     """
     if k <= 1:
         task(0)
         return
+    from concurrent.futures import wait
+
     from ._kernels._fpenv import flush_denormals
 
     def flushed(i):
         with flush_denormals():
             task(i)
 
-    list(pool(k).map(flushed, range(k)))
+    futures = [pool(k).submit(flushed, i) for i in range(k)]
+    wait(futures)
+    for f in futures:
+        f.result()

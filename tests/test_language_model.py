@@ -148,8 +148,15 @@ def test_the_gradient_does_not_depend_on_the_thread_count(rng):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_one_part_runs_its_vocabulary_head_on_threads_with_the_same_bits(rng, dtype):
-    """Up to 63 streams are one part: the softmax layer's blocks run on the threads, bits unchanged."""
+def test_one_part_runs_its_vocabulary_head_on_threads_with_the_same_bits(rng, dtype, monkeypatch):
+    """Up to 63 streams are one part: its blocks run on the threads, bits unchanged.
+
+    The threshold is lowered so that the recurrences and products of these
+    small chunks are cut into blocks too, not only the vocabulary layer.
+    """
+    from sklstm import _blocks
+
+    monkeypatch.setattr(_blocks, "_MIN_WORK_PER_THREAD", 4)
     spec = NetworkSpec("lstm", 5, (24,), False, 70, 70, 0)  # 70 words: several panels of columns
     flat = make_params(spec, rng).astype(dtype)
     stream = rng.integers(1, 70, 16 * 9 + 1)

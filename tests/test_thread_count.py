@@ -97,7 +97,9 @@ def test_fits_on_one_and_on_two_threads_are_bitwise_identical_in_process():
 
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("options", [dict(), dict(dropout=0.3, return_sequences=True)])
-def test_one_part_runs_its_time_distributed_products_in_blocks_with_the_same_bits(cell, options, monkeypatch):
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_one_part_runs_its_time_distributed_products_in_blocks_with_the_same_bits(
+        cell, options, dtype, monkeypatch):
     """A batch of one part splits its recurrences and time-distributed products over the threads.
 
     Blocks of rows (recurrences, projections, input gradients) and of output
@@ -113,11 +115,11 @@ def test_one_part_runs_its_time_distributed_products_in_blocks_with_the_same_bit
     rng = np.random.default_rng(0)
     B, T, F = 11, 9, 3
     lengths = rng.integers(1, T + 1, B)
-    X = rng.normal(size=(B, T, F))
+    X = rng.normal(size=(B, T, F)).astype(dtype)
     seq = options.get("return_sequences", False)
     y = rng.normal(size=(B, T, 2)) if seq else rng.normal(size=(B, 2))
     spec = NetworkSpec(cell, F, (7, 5), True, 2)
-    flat = spec.init_params(rng, np.float64)
+    flat = spec.init_params(rng, dtype)
     objective = RecurrentObjective(spec, "squared_error", TrainOptions(**options))
     got = []
     for threads in (1, 2, 3, 4):
@@ -152,3 +154,23 @@ def test_no_blocks_where_the_products_go_through_blas(monkeypatch):
     _vocab_head.softmax_head(feat, w, np.zeros(50), rng.integers(0, 50, 40), 40.0, np.empty_like(w),
                              np.empty(50), n_threads=4, use_blas=True)
     assert calls == [1, 1]
+
+
+def test_a_failing_block_lets_every_block_finish_then_raises_the_first_error():
+    import threading
+    import time
+
+    from sklstm._threads import run_blocks
+
+    done, lock = [], threading.Lock()
+
+    def task(i):
+        if i in (1, 2):
+            raise ValueError(f"block {i}")
+        time.sleep(0.05)  # still writing when the failures are known
+        with lock:
+            done.append(i)
+
+    with pytest.raises(ValueError, match="block 1"):
+        run_blocks(task, 4)
+    assert sorted(done) == [0, 3]

@@ -197,6 +197,8 @@ def test_display_draws_mean_or_one_line_per_sequence_and_highlights(rng):
     np.testing.assert_allclose(per.lines_[1].get_ydata()[:3],
                                timestep_importance(reg, X, average=False)[1, :3])
     assert per.lines_[0].get_color() == "k"
+    labelled = TimestepImportanceDisplay.from_estimator(reg, X, label="LSTM")  # a label of the caller's wins
+    assert labelled.line_.get_label() == "LSTM"
     ragged = TimestepImportanceDisplay([np.ones(2), np.ones(4)]).plot()
     assert ragged.importances.shape == (2, 4) and np.isnan(ragged.importances[0, 2:]).all()
     with pytest.raises(ValueError, match=r"highlight must be integer steps in \[0, 5\)"):

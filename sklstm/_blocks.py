@@ -28,21 +28,26 @@ from ._kernels._ops import add_weight_grad, matmul
 from ._kernels.head import linear_forward, weight_grad_columns
 from ._threads import cut_points, run_blocks
 
-__all__ = ["projection", "recurrence", "weight_and_input_grads"]
+__all__ = ["blocks_allowed", "projection", "recurrence", "weight_and_input_grads"]
 
 #: multiply-adds of a time-distributed product per thread below which it stays on one thread
 #: (~0.1 ms: handing a block to a pool thread costs tens of microseconds)
 _MIN_WORK_PER_THREAD = 8_000_000
 
 
-def blocks(p, work):
-    """Blocks a product of ``work`` multiply-adds runs in: ``p.threads``, fewer for small products.
+def blocks_allowed(use_blas):
+    """Whether work may be cut into blocks: not where the products go through BLAS.
 
-    One where the products go through BLAS (``use_blas`` on a CPU without
-    AVX, see :func:`sklstm._kernels._ops.matmul`): a BLAS need not give a
-    row the same bits in blocks of different sizes.
+    That is ``use_blas`` on a CPU without AVX (see
+    :func:`sklstm._kernels._ops.matmul`): a BLAS need not give a row the
+    same bits in blocks of different sizes.
     """
-    if p.use_blas and _ops._BLAS_FASTER:
+    return not (use_blas and _ops._BLAS_FASTER)
+
+
+def blocks(p, work):
+    """Blocks a product of ``work`` multiply-adds runs in: ``p.threads``, fewer for small products."""
+    if not blocks_allowed(p.use_blas):
         return 1
     return max(1, min(int(p.threads), work // _MIN_WORK_PER_THREAD))
 

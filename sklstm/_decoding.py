@@ -19,9 +19,8 @@ import numpy as np
 
 from . import _network as net
 from ._kernels._fpenv import flush_denormals
-from ._objectives import _pool
 from ._seq2seq import attend, encode, head_log_probs
-from ._threads import compute_threads
+from ._threads import compute_threads, pool
 
 __all__ = ["Decoded", "greedy", "beam_search", "scheduled_inputs", "generate"]
 
@@ -213,7 +212,7 @@ def generate(spec, flat, X, lengths, max_new_tokens, num_beams=1, length_penalty
 
     starts = range(0, n, per)
     if n_threads > 1 and len(starts) > 1:
-        list(_pool(min(int(n_threads), len(starts))).map(run, starts))
+        list(pool(min(int(n_threads), len(starts))).map(run, starts))
     else:
         for start in starts:
             run(start)

@@ -114,9 +114,6 @@ def batch_parts(lengths) -> list:
     return [np.sort(order[i::n]) for i in range(n)]
 
 
-_pool = pool  # the process's worker threads (sklstm._threads.pool)
-
-
 class RecurrentObjective:
     """Recurrent stack + dense head + loss, over the flat vector of a :class:`~sklstm._network.NetworkSpec`.
 
@@ -212,7 +209,7 @@ class RecurrentObjective:
 
             with single_threaded_step_blas(every_blas=True):
                 if n_threads > 1:
-                    totals = list(_pool(min(int(n_threads), len(parts))).map(run, range(len(parts))))
+                    totals = list(pool(min(int(n_threads), len(parts))).map(run, range(len(parts))))
                 else:
                     totals = [run(i) for i in range(len(parts))]
             for b in bufs[1:]:
@@ -484,7 +481,7 @@ def forward(spec, flat, X, lengths, *, head=True, return_sequences=False, batch_
         n_threads = compute_threads()
     if len(starts) > 1 and n_threads > 1:
         # batches are independent and each sequence's arithmetic is fixed-order: same bits on any thread
-        list(_pool(int(n_threads)).map(run_flushed, starts))
+        list(pool(int(n_threads)).map(run_flushed, starts))
     else:
         for start in starts:
             run_flushed(start)

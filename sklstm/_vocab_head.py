@@ -22,16 +22,13 @@ from __future__ import annotations
 import numpy as np
 
 from . import _network as net
-from ._kernels._gemm import NV, VECTOR_BYTES
-from ._kernels import _ops
+from ._blocks import blocks_allowed
+from ._kernels._gemm import MR
 from ._kernels._ops import matmul
-from ._kernels.head import weight_grad_columns
+from ._kernels.head import linear_forward, weight_grad_columns
 from ._threads import cut_points, run_blocks
 
 __all__ = ["softmax_head", "softmax_rows_"]
-
-#: bytes of logits the bias and the softmax work on at a time (a few rows of a large vocabulary)
-SOFTMAX_BYTES = 128 * 1024
 
 
 def softmax_rows_(logits, y, denom, row_loss):
@@ -101,20 +98,14 @@ def softmax_head(feat, weight, bias, targets, denom, gw, gb, *, ws=None, n_threa
     dfeat = np.empty((n, H), dtype=dt)
     row_loss = np.empty(n)
     w_t = net.transposed(weight)
-    # one block where the products go through BLAS (see sklstm._blocks.blocks)
-    k = 1 if use_blas and _ops._BLAS_FASTER else max(1, min(int(n_threads), n, V))
+    k = max(1, min(int(n_threads), n, V)) if blocks_allowed(use_blas) else 1
     rows = cut_points(n, k)
-    cols = cut_points(V, k, NV * VECTOR_BYTES // dt.itemsize)  # whole panels of the product
-
-    step = max(1, SOFTMAX_BYTES // (V * dt.itemsize))
+    cols = cut_points(V, k, MR)  # output units of the weight gradient: whole tiles of its rows
 
     def forward(i):
-        matmul(feat[rows[i]:rows[i + 1]], w_t, logits[rows[i]:rows[i + 1]], use_blas)
-        # the bias and the softmax a few rows at a time, while they are in the cache
-        for a in range(rows[i], rows[i + 1], step):
-            r = slice(a, min(a + step, rows[i + 1]))
-            logits[r] += bias  # = linear_forward's order: (x @ W.T) + b
-            softmax_rows_(logits[r], targets[r], denom, row_loss[r])
+        r = slice(rows[i], rows[i + 1])
+        linear_forward(feat[r], w_t, bias, logits[r], use_blas)
+        softmax_rows_(logits[r], targets[r], denom, row_loss[r])
 
     def backward(i):
         r = slice(rows[i], rows[i + 1])

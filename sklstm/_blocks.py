@@ -55,9 +55,6 @@ def blocks(p, work):
 def projection(p, x, w_t, b, out):
     """``out = x @ w_t + b`` (:func:`linear_forward`) in blocks of rows on ``p``'s threads."""
     k = blocks(p, x.shape[0] * x.shape[1] * out.shape[1])
-    if k == 1:
-        linear_forward(x, w_t, b, out, p.use_blas)
-        return
     c = cut_points(x.shape[0], k)
     run_blocks(lambda i: linear_forward(x[c[i]:c[i + 1]], w_t, b, out[c[i]:c[i + 1]], p.use_blas), k)
 
@@ -73,9 +70,6 @@ def recurrence(p, width, run):
     lens = p.lens
     B = lens.shape[0]
     k = min(blocks(p, int(lens.sum()) * width), B)
-    if k == 1:
-        run(0, B)
-        return
     steps = np.cumsum(lens)
     cuts = [0] + [int(np.searchsorted(steps, steps[-1] * i / k)) + 1 for i in range(1, k)] + [B]
     cuts = [min(max(c, a), B) for c, a in zip(cuts, [0] + cuts[:-1])]
